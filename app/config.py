@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Nothing in the product may call out: no hub downloads, no telemetry. These are set
@@ -80,6 +80,48 @@ class Settings(BaseSettings):
     )
     max_file_mb: float = Field(10.0, gt=0, description="Corpus files larger than this are skipped with a message.")
 
+    # --- retrieval --------------------------------------------------------------
+    retrieval_k: int = Field(6, ge=1, le=50, description="Chunks retrieved for a question.")
+    retrieval_candidates: int = Field(
+        30, ge=1, le=500, description="Candidates each arm (dense, BM25) returns before fusion."
+    )
+    retrieval_mode: Literal["hybrid", "dense", "lexical"] = Field("hybrid", description="Which retrieval arms to use.")
+    dense_weight: float = Field(0.5, ge=0, description="Weight of the dense arm in reciprocal rank fusion.")
+    lexical_weight: float = Field(1.0, ge=0, description="Weight of the BM25 arm in reciprocal rank fusion.")
+    rrf_k: int = Field(10, ge=1, description="Rank offset k of reciprocal rank fusion (1/(k+rank)).")
+
+    # --- answering ----------------------------------------------------------------
+    context_tokens: int = Field(
+        260, ge=50, le=6000, description="Token budget of the article excerpts given to the LLM."
+    )
+    context_sentences: int = Field(
+        3, ge=1, le=40, description="Most article sentences given to the LLM (the best-matching ones)."
+    )
+    max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused with a message.")
+
+    # --- LLM ------------------------------------------------------------------------
+    llm_backend: LLMBackend = Field("llamacpp", description="llamacpp (local GGUF), openai, ollama, or fake.")
+    llm_model: str = Field(
+        "qwen2.5-coder-1.5b-instruct-q4_k_m",
+        description="llamacpp: a model of app/models.py (assembled into the cache); openai/ollama: the model name.",
+    )
+    llm_model_path: Path | None = Field(
+        None, description="llamacpp: a GGUF file to use instead of a packaged model (no sha256 pin)."
+    )
+    model_cache_dir: Path = Field(
+        default_factory=default_model_cache, description="Where assembled GGUF models are cached."
+    )
+    llm_threads: int = Field(0, ge=0, description="llamacpp threads; 0 = one per CPU core.")
+    llm_context_window: int = Field(2048, ge=512, description="llamacpp context window (tokens).")
+    llm_max_tokens: int = Field(160, ge=8, description="Most tokens the LLM may generate for one answer.")
+    llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature (0: deterministic).")
+    llm_timeout_s: float = Field(120.0, gt=0, description="openai/ollama: request timeout in seconds.")
+    openai_base_url: str = Field(
+        "http://127.0.0.1:8080/v1", description="openai: base URL of an OpenAI-compatible server (vLLM, llama.cpp)."
+    )
+    openai_api_key: SecretStr = Field(SecretStr("not-needed"), description="openai: API key.")
+    ollama_base_url: str = Field("http://127.0.0.1:11434", description="ollama: base URL of the Ollama server.")
+
     @field_validator("collection")
     @classmethod
     def _collection_name(cls, v: str) -> str:
@@ -119,7 +161,9 @@ def settings_table() -> str:
     """The configuration table of the README, generated from the fields above."""
     rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
     for name, info in Settings.model_fields.items():
-        default = info.default
+        default = info.get_default(call_default_factory=True)
+        if isinstance(default, Path) and str(default).startswith(str(Path.home())):
+            default = "~" + str(default)[len(str(Path.home())) :]
         shown = "(unset)" if default is None else f"`{default}`"
         rows.append(f"| `NEWSRAG_{name.upper()}` | {shown} | {info.description} |")
     return "\n".join(rows)

@@ -8,5 +8,7 @@ export GRADIO_ANALYTICS_ENABLED=False ANONYMIZED_TELEMETRY=False HF_HUB_OFFLINE=
 echo "==> lint"
 .venv/bin/python -m ruff check app eval tests
 .venv/bin/python -m ruff format --check app eval tests
+echo "==> local model for the llm tests (assembled once, sha256-checked)"
+.venv/bin/python -m app model fetch
 echo "==> tests"
 .venv/bin/python -m pytest "$@"

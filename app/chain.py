@@ -1,0 +1,315 @@
+"""The answer service: question -> standalone question -> hybrid retrieval ->
+focused context -> LLM (streamed, LangChain LCEL) -> citations verified in code.
+
+``AnswerService.stream`` yields ``Token`` events while the model writes and one
+``Final`` event with the verified answer; ``ask`` returns just the final answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate
+
+from app.citations import AnswerSentence, Citation, CitationIndex, is_abstention, verify
+from app.config import Settings
+from app.context import Context, ContextBuilder, format_date
+from app.errors import BackendError, BadQuestionError, NewsragError
+from app.retrieval import Filters, HybridRetriever, Passage
+from app.rewrite import History, standalone_question
+from app.textmatch import STOPWORDS
+from app.timewords import resolve
+
+log = logging.getLogger(__name__)
+
+SYSTEM_PROMPT = (
+    "You answer questions about the news using only the excerpts the user gives you. "
+    "Answer the question in one or two short sentences, using the excerpts' own words. "
+    "If the excerpts do not contain the answer, reply exactly: NOT FOUND"
+)
+HUMAN_PROMPT = "{context}\n\nQuestion: {question}"
+# Worked examples (invented, not from any corpus): small models copy the shape of an
+# answer far better than they follow a description of it. They sit before the real
+# question, so llama.cpp's prefix cache evaluates them once, not per question.
+EXAMPLES = [
+    (
+        "[Daily Ledger, 3 March 2024: Bank raises rates]\n"
+        "The central bank raised its main interest rate to 4.5% on Thursday. "
+        "It cited rising food prices. Markets fell slightly after the decision.",
+        "What did the central bank cite for raising rates?",
+        "It cited rising food prices.",
+    ),
+    (
+        "[City Courier, 9 June 2023: New bridge opens]\n"
+        "The mayor opened the new bridge over the river Tay on Saturday. "
+        "About 2,000 people attended the ceremony.",
+        "How much did the new bridge cost?",
+        "NOT FOUND",
+    ),
+    (
+        "[Wire Service, 1 May 2024: Union talks stall]\n"
+        "Union leaders walked out of the meeting on Monday. Talks between the two "
+        "unions are set to resume in Geneva next week, officials said.",
+        "Where will the union talks resume?",
+        "The talks will resume in Geneva next week.",
+    ),
+    (
+        "[Metro Times, 12 October 2023: Airline merger on hold]\n"
+        "The two airlines have not agreed a merger since talks began in 2021. "
+        "Both carriers reported higher profits this year.",
+        "Have the two airlines agreed a merger?",
+        "No. The two airlines have not agreed a merger since talks began in 2021.",
+    ),
+]
+
+ABSTAIN_TEXT = "The articles don't say. Nothing in the indexed articles answers this question."
+NO_SOURCES_TEXT = "The articles don't say. No indexed article matches this question."
+
+
+@dataclass
+class Answer:
+    """The verified answer; ``as_dict`` is the JSON of ``ask --json`` and ``/api/ask``."""
+
+    question: str
+    standalone_question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation]
+    sentences: list[AnswerSentence]
+    retrieved: list[Passage]
+    timings: dict[str, float]
+    model: str = ""
+    draft: str = ""
+    time_intent: str = ""
+    context: str = ""
+    suppressed_instructions: int = 0
+
+    @property
+    def unsupported(self) -> list[AnswerSentence]:
+        return [s for s in self.sentences if not s.supported and s.reason != "abstention"]
+
+    def as_dict(self) -> dict:
+        return {
+            "question": self.question,
+            "standalone_question": self.standalone_question,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "citations": [c.as_dict() for c in self.citations],
+            "sentences": [
+                {"text": s.text, "supported": s.supported, "citations": s.citations, "reason": s.reason}
+                for s in self.sentences
+            ],
+            "unsupported": [{"text": s.text, "reason": s.reason} for s in self.unsupported],
+            "retrieved": [p.as_dict() for p in self.retrieved],
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "model": self.model,
+            "draft": self.draft,
+            "time_intent": self.time_intent,
+            "suppressed_instructions": self.suppressed_instructions,
+            "context": self.context,
+        }
+
+
+@dataclass
+class Token:
+    text: str
+
+
+@dataclass
+class Final:
+    answer: Answer
+
+
+@dataclass
+class Stage:
+    """A progress note for the UI ("retrieving", "generating")."""
+
+    name: str
+    detail: dict = field(default_factory=dict)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def clean_question(question: object, max_chars: int) -> str:
+    """The question as text, or BadQuestionError saying what is wrong with it."""
+    if not isinstance(question, str):
+        raise BadQuestionError("The question must be text.")
+    text = _CONTROL.sub(" ", question)  # control characters and lone surrogates (invalid unicode)
+    text = unicodedata.normalize("NFC", text.encode("utf-8", "ignore").decode("utf-8"))
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        raise BadQuestionError("The question is empty. Type a question about the news articles.")
+    if len(text) > max_chars:
+        raise BadQuestionError(
+            f"The question is {len(text):,} characters long; the limit is {max_chars:,}. Ask something shorter."
+        )
+    if not re.search(r"\w", text):
+        raise BadQuestionError("The question has no words in it. Type a question about the news articles.")
+    return text
+
+
+def _with_date(sentence: str, citation: Citation) -> str:
+    """Prefix a sentence with its source's date and outlet, unless it names them."""
+    day = format_date(citation.published)
+    if not citation.published or day.split()[1] in sentence or citation.outlet in sentence:
+        return sentence
+    first, _, rest = sentence.partition(" ")
+    if first.lower() in STOPWORDS:  # "The", "More": not a name, so not capitalised mid-sentence
+        sentence = f"{first.lower()} {rest}"
+    return f"As of {day} ({citation.outlet}), {sentence}"
+
+
+def compose(sentences: list[AnswerSentence], citations: list[Citation]) -> str:
+    """The answer text: supported sentences with their [n] markers; dated when the
+    cited articles are of different dates."""
+    by_n = {c.n: c for c in citations}
+    dates = {c.published for c in citations if c.published}
+    parts = []
+    for s in sentences:
+        if not s.supported:
+            continue
+        text = s.text
+        cited_dates = {by_n[n].published for n in s.citations}
+        if len(dates) > 1 and len(cited_dates) == 1:
+            text = _with_date(text, by_n[s.citations[0]])
+        parts.append(text + " " + "".join(f"[{n}]" for n in s.citations))
+    return " ".join(parts)
+
+
+def build_prompt() -> ChatPromptTemplate:
+    """System instruction, the worked examples, then the real context and question."""
+    messages: list[tuple[str, str]] = [("system", SYSTEM_PROMPT)]
+    for context, question, answer in EXAMPLES:
+        example = HUMAN_PROMPT.format(context=context, question=question)
+        messages += [("human", example.replace("{", "{{").replace("}", "}}")), ("ai", answer)]
+    messages.append(("human", HUMAN_PROMPT))
+    return ChatPromptTemplate.from_messages(messages)
+
+
+class AnswerService:
+    """Answers questions from one index with one LLM."""
+
+    def __init__(self, settings: Settings, retriever: HybridRetriever, llm: BaseChatModel):
+        self.settings = settings
+        self.retriever = retriever
+        self.llm = llm
+        self.context_builder = ContextBuilder(
+            retriever, settings.context_tokens, settings.tokenizer, settings.context_sentences
+        )
+        self._parser = StrOutputParser()
+        self._prompt = build_prompt()
+
+    @property
+    def model_name(self) -> str:
+        return getattr(self.llm, "model_path", None) or getattr(self.llm, "model_name", None) or self.llm._llm_type
+
+    def ask(self, question: str, history: History | None = None, filters: Filters | None = None) -> Answer:
+        final = None
+        for event in self.stream(question, history, filters):
+            if isinstance(event, Final):
+                final = event.answer
+        assert final is not None
+        return final
+
+    def stream(
+        self, question: str, history: History | None = None, filters: Filters | None = None
+    ) -> Iterator[Token | Stage | Final]:
+        started = time.perf_counter()
+        history = list(history or [])
+        question = clean_question(question, self.settings.max_question_chars)
+        timings: dict[str, float] = {}
+
+        yield Stage("rewriting" if history else "retrieving")
+        t = time.perf_counter()
+        standalone = standalone_question(question, history, self.llm)
+        timings["rewrite_s"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        self.retriever.refresh()
+        intent = resolve(standalone, self.retriever.newest_date())
+        result = self.retriever.search(
+            standalone,
+            k=self.settings.retrieval_k,
+            filters=filters,
+            mode=self.settings.retrieval_mode,
+            candidates=self.settings.retrieval_candidates,
+        )
+        timings.update(result.timings)
+        timings["retrieval_s"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        contexts = self.context_builder.build_per_date(standalone, result.passages, intent, result.query_vector)
+        timings["prompt_build_s"] = time.perf_counter() - t
+
+        base = dict(
+            question=question,
+            standalone_question=standalone,
+            retrieved=result.passages,
+            model=str(self.model_name),
+            time_intent=intent.describe(),
+            context="\n\n---\n\n".join(c.text for c in contexts),
+            suppressed_instructions=contexts[0].suppressed,
+        )
+        if not any(c.shown for c in contexts):
+            timings["total_s"] = time.perf_counter() - started
+            yield Final(Answer(answer=NO_SOURCES_TEXT, abstained=True, citations=[], sentences=[], timings=timings,
+                               **base))  # fmt: skip
+            return
+
+        yield Stage("generating", {"sources": len({s.doc_id for c in contexts for s in c.shown})})
+        drafts: list[str] = []
+        sentences: list[AnswerSentence] = []
+        index = CitationIndex()
+        t = time.perf_counter()
+        for part, context in enumerate(contexts):
+            draft = ""
+            hold, suppressed = True, False
+            for token in self._generate(standalone, context):
+                timings.setdefault("first_token_s", time.perf_counter() - started)
+                draft += token
+                if suppressed:
+                    continue
+                if hold:
+                    # the first characters are held back so an abstention ("NOT FOUND") is never streamed
+                    if len(draft) < 12 and not draft.endswith((".", "\n")):
+                        continue
+                    hold = False
+                    if is_abstention(draft):
+                        suppressed = True
+                        continue
+                    token = ("\n\n" if part and any(d.strip() for d in drafts) else "") + draft
+                yield Token(token)
+            if hold and draft.strip() and not is_abstention(draft):
+                yield Token(draft)
+            drafts.append(draft)
+            t_verify = time.perf_counter()
+            sentences += verify(draft, context.candidates, standalone, self.retriever.is_common, index, self.retriever)
+            timings["verify_s"] = timings.get("verify_s", 0.0) + time.perf_counter() - t_verify
+        timings["generation_s"] = time.perf_counter() - t - timings.get("verify_s", 0.0)
+        timings.setdefault("first_token_s", timings["generation_s"])
+        timings["total_s"] = time.perf_counter() - started
+        citations = index.citations
+        if not any(s.supported for s in sentences):
+            text, abstained, citations = ABSTAIN_TEXT, True, []
+        else:
+            text, abstained = compose(sentences, citations), False
+        yield Final(Answer(answer=text, abstained=abstained, citations=citations, sentences=sentences,
+                           timings=timings, draft="\n\n".join(drafts), **base))  # fmt: skip
+
+    def _generate(self, question: str, context: Context) -> Iterator[str]:
+        """Raw tokens of the model (LCEL: prompt | chat model | string parser)."""
+        chain = self._prompt | self.llm | self._parser
+        try:
+            yield from chain.stream({"context": context.text, "question": question})
+        except NewsragError:
+            raise
+        except Exception as exc:  # connection errors, timeouts, server errors of remote backends
+            raise BackendError(f"The language model failed: {exc}") from exc

@@ -1,0 +1,73 @@
+"""The answer chain with the real parts: all-MiniLM-L6-v2, persistent Chroma, and the
+default local LLM (llama.cpp, the cached GGUF checked against its sha256)."""
+
+import pytest
+
+from app.ingest import ingest
+from app.services import build_answer_service
+from eval.gold import contains
+from tests.conftest import SEED_CORPUS, make_settings
+
+pytestmark = [pytest.mark.slow, pytest.mark.llm]
+
+
+@pytest.fixture(scope="module")
+def real_service(tmp_path_factory):
+    root = tmp_path_factory.mktemp("real-chain")
+    settings = make_settings(root, corpus_dir=SEED_CORPUS, embedding_model="all-MiniLM-L6-v2", llm_backend="llamacpp")
+    ingest(settings, SEED_CORPUS, progress=False)
+    return build_answer_service(settings)
+
+
+def assert_valid_citations(service, answer):
+    assert answer.citations, answer.as_dict()
+    for c in answer.citations:
+        article = service.retriever.article(c.doc_id)
+        assert article.text[c.start : c.end] == c.quote
+        assert c.outlet and c.published and c.title
+
+
+@pytest.mark.parametrize(
+    ("question", "aliases"),
+    [
+        ("Where are talks involving Ukrainian, U.S. and European officials set to continue?", ["London"]),
+        ("How many prisoners were returned in the recent exchange mentioned in April?", ["500"]),
+        ("Who heads the Kremlin delegation, according to Al Jazeera?", ["Medinsky"]),
+        ("On which platform did Trump write that he hoped both sides would agree this week?", ["Truth Social"]),
+        ("When is the third round of negotiations in Istanbul scheduled?", ["July 23"]),
+    ],
+)
+def test_real_model_answers_with_valid_citations(real_service, question, aliases):
+    answer = real_service.ask(question)
+    assert not answer.abstained, answer.as_dict()
+    assert any(contains(answer.answer, alias) for alias in aliases), answer.answer
+    assert_valid_citations(real_service, answer)
+
+
+def test_real_model_abstains_when_the_corpus_cannot_answer(real_service):
+    answer = real_service.ask("Who won the 2022 FIFA World Cup final?")
+    assert answer.abstained
+    assert answer.answer.startswith("The articles don't say")
+    assert answer.citations == []
+
+
+def test_real_model_says_which_source_says_what_as_of_when(real_service):
+    answer = real_service.ask("How many prisoners have been exchanged?")
+    assert not answer.abstained
+    assert "As of 22 April 2025" in answer.answer and "As of 22 July 2025" in answer.answer
+    assert_valid_citations(real_service, answer)
+
+
+def test_real_follow_up_is_rewritten(real_service):
+    history = [("How many prisoners were returned in the recent exchange, according to the April article?",
+                "More than 500 prisoners were returned. [1]")]  # fmt: skip
+    answer = real_service.ask("And according to the July article?", history=history)
+    assert "prisoner" in answer.standalone_question.lower()
+    assert not answer.abstained and "1,000" in answer.answer
+    assert_valid_citations(real_service, answer)
+
+
+def test_real_timings_are_reported(real_service):
+    answer = real_service.ask("Where are talks involving Ukrainian, U.S. and European officials set to continue?")
+    timings = answer.as_dict()["timings"]
+    assert 0 < timings["retrieval_s"] < timings["first_token_s"] <= timings["total_s"]

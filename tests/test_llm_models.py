@@ -1,0 +1,94 @@
+"""LLM factory and the local model cache: backends by configuration, pinned sha256."""
+
+import hashlib
+
+import pytest
+
+from app.errors import BackendError, ConfigError, ModelError
+from app.llm import ChatLlamaCpp, FakeChatModel, make_chat_model
+from app.models import MODELS, ModelSpec, ensure_model, verify
+from tests.conftest import make_settings
+
+
+def test_factory_builds_each_backend_without_calling_out(tmp_path):
+    from langchain_ollama import ChatOllama
+    from langchain_openai import ChatOpenAI
+
+    fake = make_chat_model(make_settings(tmp_path, llm_backend="fake"))
+    assert isinstance(fake, FakeChatModel)
+    openai = make_chat_model(
+        make_settings(tmp_path, llm_backend="openai", llm_model="qwen2.5", openai_base_url="http://127.0.0.1:9/v1")
+    )
+    assert isinstance(openai, ChatOpenAI) and openai.model_name == "qwen2.5"
+    assert str(openai.openai_api_base) == "http://127.0.0.1:9/v1"
+    ollama = make_chat_model(make_settings(tmp_path, llm_backend="ollama", llm_model="qwen2.5:1.5b"))
+    assert isinstance(ollama, ChatOllama) and ollama.model == "qwen2.5:1.5b"
+
+
+def test_llamacpp_backend_with_an_explicit_gguf_path(tmp_path):
+    gguf = tmp_path / "model.gguf"
+    gguf.write_bytes(b"GGUF")
+    model = make_chat_model(make_settings(tmp_path, llm_backend="llamacpp", llm_model_path=gguf))
+    assert isinstance(model, ChatLlamaCpp) and model.model_path == str(gguf)
+    with pytest.raises(ModelError, match="does not exist"):
+        make_chat_model(make_settings(tmp_path, llm_backend="llamacpp", llm_model_path=tmp_path / "missing.gguf"))
+
+
+def test_unknown_backend_and_model_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="llm_backend"):
+        make_settings(tmp_path, llm_backend="gpt-magic")
+    with pytest.raises(ModelError, match="unknown model"):
+        ensure_model("no-such-model", tmp_path)
+
+
+def test_unreachable_server_is_a_clear_backend_error(settings):
+    """An OpenAI-compatible server that is down: the chain says so, it does not crash."""
+    from app.chain import AnswerService
+    from app.embeddings import HashingEmbedder
+    from app.ingest import ingest
+    from app.retrieval import HybridRetriever
+    from tests.conftest import write_article
+
+    write_article(settings.corpus_dir, "a.md", "Talks", "Talks between the unions resume in Geneva next week.")
+    ingest(settings, settings.corpus_dir, progress=False)
+    down = settings.model_copy(
+        update={"llm_backend": "openai", "openai_base_url": "http://127.0.0.1:9/v1", "llm_timeout_s": 3}
+    )
+    service = AnswerService(down, HybridRetriever(down, HashingEmbedder()).load(), make_chat_model(down))
+    with pytest.raises(BackendError, match="language model failed"):
+        service.ask("Where do the union talks resume?")
+
+
+def test_cached_model_is_checked_against_its_pinned_sha256(tmp_path):
+    payload = b"GGUF" + b"\0" * 60
+    spec = ModelSpec("tiny", "test", (), hashlib.sha256(payload).hexdigest(), len(payload))
+    path = tmp_path / spec.filename
+    path.write_bytes(payload)
+    verify(path, spec)
+    path.write_bytes(payload[:-1] + b"\1")  # same size, one byte flipped
+    with pytest.raises(ModelError, match="refusing to load"):
+        verify(path, spec)
+    path.write_bytes(payload[:10])
+    with pytest.raises(ModelError, match="truncated"):
+        verify(path, spec)
+
+
+def test_packaged_models_are_pinned():
+    for spec in MODELS.values():
+        assert len(spec.sha256) == 64 and spec.size > 100_000_000
+        assert all("==" in p for p in spec.packages)
+
+
+def test_missing_optional_backend_says_what_to_install(tmp_path, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_openai(name, *args, **kwargs):
+        if name == "langchain_openai":
+            raise ImportError("no module")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_openai)
+    with pytest.raises(ConfigError, match="pip install langchain-openai"):
+        make_chat_model(make_settings(tmp_path, llm_backend="openai"))

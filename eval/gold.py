@@ -63,7 +63,7 @@ def normalise(text: str) -> str:
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
     text = re.sub(r"(?<=\d)[,\u00a0 ](?=\d{3}\b)", "", text)  # 1,000 -> 1000
     text = re.sub(r"(?<=\d)\.0+\b", "", text)  # 5.0 -> 5
-    text = re.sub(r"\bper ?cent\b|\bpercent\b", "%", text)
+    text = re.sub(r"\s*\b(?:per ?cent|percent)\b", "%", text)
     text = re.sub(r"[^\w%$£€.]+", " ", text)
     text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)  # keep decimal points only
     words = [_NUM_WORDS.get(w, w) for w in text.split()]

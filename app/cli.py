@@ -91,8 +91,10 @@ def cmd_model(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    print("The chat UI is not there yet; the index is built and ready to query.", file=sys.stderr)
-    return 0
+    """Serve the chat UI and the HTTP API (Gradio mounted on FastAPI, run by uvicorn)."""
+    from app.server import serve
+
+    return serve(_settings(args), host=args.host, port=args.port)
 
 
 def cmd_config(args: argparse.Namespace) -> int:
@@ -134,10 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("config", help="print the settings table (Markdown)")
     p.set_defaults(func=cmd_config)
 
-    p = sub.add_parser("serve", help="serve the chat UI and HTTP API")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=7860)
-    p.add_argument("--index-dir")
+    p = sub.add_parser("serve", help="serve the chat UI and HTTP API (UI at /, API under /api, docs at /docs)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=7860, help="port to listen on (default: 7860)")
+    p.add_argument("--index-dir", help="index folder (default: NEWSRAG_INDEX_DIR or ./index)")
     p.set_defaults(func=cmd_serve)
     return parser
 

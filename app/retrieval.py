@@ -24,6 +24,7 @@ from app.embeddings import Embedder
 from app.store import VectorStore, expected_manifest
 
 log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 Mode = Literal["hybrid", "dense", "lexical"]
 

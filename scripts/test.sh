@@ -10,5 +10,7 @@ echo "==> lint"
 .venv/bin/python -m ruff format --check app eval tests
 echo "==> local model for the llm tests (assembled once, sha256-checked)"
 .venv/bin/python -m app model fetch
+echo "==> browser for the UI tests (Debian's chromium, installed once)"
+bash scripts/install_browser.sh
 echo "==> tests"
 .venv/bin/python -m pytest "$@"

@@ -1,0 +1,249 @@
+"""The HTTP API on the same app as the UI: /api/ask (the JSON of ask --json), streaming,
+claims, articles, health, and errors as JSON with a status code, never a traceback.
+Fast tests use the fake LLM; the last one runs the real embedding model, a persistent
+Chroma index and the real local LLM behind a real server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from app.chain import AnswerService
+from app.embeddings import HashingEmbedder
+from app.ingest import ingest
+from app.llm import FakeChatModel
+from app.retrieval import HybridRetriever
+from app.server import ServerThread, create_app
+from tests.conftest import SEED_CORPUS, make_settings, write_article
+
+LONDON = (
+    "Talks involving Ukrainian, U.S. and European officials are set to continue in London. "
+    "The envoy Steve Witkoff is expected to return to Moscow this week."
+)
+APRIL = "A recent exchange saw more than 500 prisoners returned. The swap took place at the border."
+JULY = "Both sides reached a rare agreement to exchange 1,000 prisoners. A ceasefire is still elusive."
+QUESTION = "Where are the talks involving European officials set to continue?"
+
+
+@pytest.fixture
+def service(settings):
+    corpus = settings.corpus_dir
+    write_article(corpus, "april/talks.md", "Talks to continue", LONDON, outlet="Wire A", published="2025-04-22")
+    write_article(corpus, "april/swap.md", "Prisoner swap", APRIL, outlet="Wire A", published="2025-04-22")
+    write_article(corpus, "july/swap.md", "Prisoner deal", JULY, outlet="Wire B", published="2025-07-22")
+    ingest(settings, corpus, progress=False)
+    return AnswerService(settings, HybridRetriever(settings, HashingEmbedder()).load(), FakeChatModel())
+
+
+@pytest.fixture
+def client(service):
+    # raise_server_exceptions=False: the client sees what a browser would (no exception re-raised)
+    with TestClient(create_app(service), raise_server_exceptions=False) as c:
+        yield c
+
+
+def assert_exact_quotes(service, data: dict) -> None:
+    assert data["citations"], data
+    for c in data["citations"]:
+        assert service.retriever.article(c["doc_id"]).text[c["start"] : c["end"]] == c["quote"]
+        assert c["title"] and c["outlet"] and c["published"]
+
+
+def assert_no_traceback(response: httpx.Response) -> None:
+    assert response.headers["content-type"].startswith("application/json")
+    assert "Traceback" not in response.text and 'File "' not in response.text
+
+
+def test_ask_returns_the_json_of_ask_json(client, service):
+    response = client.post("/api/ask", json={"question": QUESTION})
+    assert response.status_code == 200
+    data = response.json()
+    assert not data["abstained"] and "London" in data["answer"] and "[1]" in data["answer"]
+    assert_exact_quotes(service, data)
+    assert set(data) == set(service.ask(QUESTION).as_dict()), "same keys as ask --json"
+    assert {"retrieval_s", "first_token_s", "total_s"} <= set(data["timings"])
+    assert data["citations"][0]["n"] == 1 and data["retrieved"][0]["doc_id"] == "april/talks"
+
+
+def test_abstention(client):
+    response = client.post("/api/ask", json={"question": "Who won the 2022 football World Cup final in Qatar?"})
+    assert response.status_code == 200
+    data = response.json()
+    assert data["abstained"] is True and data["citations"] == []
+    assert data["answer"].startswith("The articles don't say")
+
+
+def test_empty_question_is_a_4xx_with_a_message(client):
+    response = client.post("/api/ask", json={"question": ""})
+    assert response.status_code == 422
+    assert response.json()["error"] == "invalid_request" and "question" in response.json()["message"]
+    response = client.post("/api/ask", json={"question": "  \n\t "})
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "bad_question",
+        "message": "The question is empty. Type a question about the news articles.",
+        "status": 400,
+    }
+    response = client.post("/api/ask", json={})
+    assert response.status_code == 422 and "question" in response.json()["message"]
+
+
+def test_oversized_question_is_a_4xx_with_a_message(client):
+    response = client.post("/api/ask", json={"question": "Where are the talks? " * 200})
+    assert response.status_code == 422
+    body = response.json()
+    assert "2000 characters" in body["message"]
+    assert "Where are the talks" not in response.text, "the oversized input is not echoed back"
+    assert_no_traceback(response)
+
+
+def test_backend_failure_is_a_503_and_the_app_keeps_working(client, service):
+    working = service.llm
+    service.llm = FakeChatModel(fail_with="connection refused by the model server")
+    response = client.post("/api/ask", json={"question": QUESTION})
+    assert response.status_code == 503
+    assert response.json()["error"] == "backend_unavailable"
+    assert "connection refused" in response.json()["message"]
+    assert_no_traceback(response)
+    service.llm = working
+    response = client.post("/api/ask", json={"question": QUESTION})
+    assert response.status_code == 200 and "London" in response.json()["answer"]
+
+
+def test_unexpected_error_is_a_generic_500(client, service, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internal detail /srv/keys")
+
+    monkeypatch.setattr(service, "stream", broken)
+    response = client.post("/api/ask", json={"question": QUESTION})
+    assert response.status_code == 500
+    assert response.json()["error"] == "internal_error"
+    assert "secret" not in response.text
+    assert_no_traceback(response)
+    monkeypatch.undo()
+    assert client.post("/api/ask", json={"question": QUESTION}).status_code == 200
+
+
+def test_follow_up_uses_history(client, service):
+    service.llm = FakeChatModel(responses=["How many prisoners were exchanged in July?", "1,000 prisoners."])
+    history = [["How many prisoners were returned in April?", "More than 500 prisoners were returned. [1]"]]
+    response = client.post("/api/ask", json={"question": "And in July?", "history": history})
+    assert response.status_code == 200
+    data = response.json()
+    assert data["standalone_question"] == "How many prisoners were exchanged in July?"
+    assert "1,000" in data["answer"]
+    assert_exact_quotes(service, data)
+
+
+def test_filters(client):
+    response = client.post("/api/ask", json={"question": "How many prisoners were exchanged?", "outlets": ["Wire B"]})
+    assert response.status_code == 200
+    assert {c["outlet"] for c in response.json()["citations"]} == {"Wire B"}
+    response = client.post(
+        "/api/ask",
+        json={"question": "How many prisoners were exchanged?", "date_from": "2025-05-01", "date_to": "2025-08-01"},
+    )
+    assert {c["published"] for c in response.json()["citations"]} == {"2025-07-22"}
+    assert all(p["published"] == "2025-07-22" for p in response.json()["retrieved"])
+    response = client.post("/api/ask", json={"question": "Q?", "date_from": "2025-09-01", "date_to": "2025-01-01"})
+    assert response.status_code == 400 and "after" in response.json()["message"]
+    response = client.post("/api/ask", json={"question": "Q?", "date_from": "April"})
+    assert response.status_code == 422 and "date_from" in response.json()["message"]
+
+
+def test_stream_sends_tokens_then_the_final_answer(client):
+    with client.stream("POST", "/api/ask/stream", json={"question": QUESTION}) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("application/x-ndjson")
+        events = [json.loads(line) for line in response.iter_lines() if line]
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "stage" and kinds[-1] == "final" and "token" in kinds
+    assert kinds.index("token") < kinds.index("final")
+    assert "London" in events[-1]["answer"]["answer"]
+    response = client.post("/api/ask/stream", json={"question": "   "})
+    assert response.status_code == 400 and response.json()["error"] == "bad_question"
+
+
+def test_claims_endpoint(client):
+    response = client.post("/api/claims", json={"claim": "700 prisoners were returned"})
+    assert response.status_code == 200
+    data = response.json()
+    assert data["verdict"] == "contradicted" and data["contradicting"][0]["outlet"] == "Wire A"
+    assert client.post("/api/claims", json={"claim": " "}).status_code == 400
+
+
+def test_articles_and_one_article(client, service):
+    data = client.get("/api/articles").json()
+    assert data["count"] == 3
+    assert [a["published"] for a in data["articles"]] == sorted(
+        (a["published"] for a in data["articles"]), reverse=True
+    )
+    assert {"doc_id", "title", "outlet", "published", "n_chunks"} <= set(data["articles"][0])
+    assert client.get("/api/articles", params={"outlet": "Wire B"}).json()["count"] == 1
+    article = client.get("/api/articles/april/talks").json()
+    assert article["text"] == service.retriever.article("april/talks").text
+    missing = client.get("/api/articles/nope/none")
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+
+
+def test_health_reports_index_and_model(client, service):
+    response = client.get("/api/health")
+    assert response.status_code == 200
+    data = response.json()
+    assert data["ready"] is True and data["status"] == "ok"
+    assert data["index"]["chunks"] == service.retriever.size > 0
+    assert data["index"]["articles"] == 3
+    assert data["model"] == {"backend": service.settings.llm_backend, "name": "fake", "ready": True}
+
+
+def test_health_is_503_when_the_model_file_is_missing(client, service):
+    class MissingModel(FakeChatModel):
+        model_path: str = "/nonexistent/model.gguf"
+
+    service.llm = MissingModel()
+    response = client.get("/api/health")
+    assert response.status_code == 503
+    assert response.json()["ready"] is False and response.json()["model"]["ready"] is False
+
+
+def test_openapi_and_offline_docs(client, service):
+    schema = client.get("/openapi.json").json()
+    assert {"/api/ask", "/api/ask/stream", "/api/claims", "/api/articles", "/api/health"} <= set(schema["paths"])
+    ask_request = schema["components"]["schemas"]["AskRequest"]
+    assert ask_request["properties"]["question"]["maxLength"] == service.settings.max_question_chars
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/api/ask" in docs.text
+    assert "http://" not in docs.text and "https://" not in docs.text, "no CDN: the docs work offline"
+
+
+def test_ui_is_served_beside_the_api(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "<html" in page.text.lower()
+    assert client.get("/api/nothing-here").status_code == 404
+
+
+@pytest.mark.slow
+@pytest.mark.llm
+def test_real_parts_behind_a_real_server(tmp_path):
+    """all-MiniLM-L6-v2, persistent Chroma and the local llama.cpp model, over HTTP on 127.0.0.1."""
+    from app.services import build_answer_service
+
+    settings = make_settings(
+        tmp_path, corpus_dir=SEED_CORPUS, embedding_model="all-MiniLM-L6-v2", llm_backend="llamacpp"
+    )
+    ingest(settings, SEED_CORPUS, progress=False)
+    service = build_answer_service(settings)
+    with ServerThread(create_app(service)) as url, httpx.Client(base_url=url, timeout=120) as http:
+        health = http.get("/api/health").json()
+        assert health["ready"] and health["model"]["backend"] == "llamacpp" and health["index"]["articles"] == 2
+        question = "Where are talks involving Ukrainian, U.S. and European officials set to continue?"
+        data = http.post("/api/ask", json={"question": question}).json()
+        assert not data["abstained"] and "London" in data["answer"], data
+        assert_exact_quotes(service, data)
+        assert data["model"].endswith(".gguf")
+        data = http.post("/api/ask", json={"question": "Who won the 2022 FIFA World Cup final?"}).json()
+        assert data["abstained"] and data["answer"].startswith("The articles don't say")
+        assert http.post("/api/ask", json={"question": ""}).status_code == 422

@@ -12,11 +12,14 @@ for anything else (the details go to the server log).
 # No ``from __future__ import annotations``: FastAPI resolves the request models defined
 # inside ``build_api`` from the real annotations.
 
+import contextlib
 import datetime as dt
 import html
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -273,6 +276,46 @@ def build_api(service: AnswerService, checker: ClaimChecker | None = None) -> AP
         ready = bool(index["ready"] and model["ready"])
         body = {"status": "ok" if ready else "unavailable", "ready": ready, "index": index, "model": model}
         return JSONResponse(body, status_code=200 if ready else 503)
+
+    ingest_lock = threading.Lock()
+
+    class IngestRequest(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        corpus: str = Field(..., max_length=4096, description="Corpus folder on this machine (absolute path).")
+        rebuild: bool = Field(False, description="Refused while serving: stop the app to rebuild.")
+
+    @router.post("/ingest", summary="Index a corpus folder into the served index (from this machine only)")
+    def ingest_corpus(request: IngestRequest, http: Request) -> JSONResponse:
+        """The serving app is the one writer of its embedded index: ``python -m app ingest``
+        hands the work here, and the new articles are searchable as soon as it finishes."""
+        from app.ingest import ingest
+        from app.locks import IndexLocks
+
+        client = http.client.host if http.client else ""
+        if client not in ("127.0.0.1", "::1", "localhost", "testclient"):
+            return error_response(403, "forbidden", "Ingest is only accepted from this machine.")
+        if request.rebuild:
+            return error_response(
+                409, "conflict", "Stop the app to rebuild its index (python -m app ingest --rebuild)."
+            )
+        if not ingest_lock.acquire(blocking=False):
+            return error_response(409, "conflict", "An ingest is already running in the app; wait for it to finish.")
+        try:
+            locks = IndexLocks(settings.index_dir)
+            with contextlib.nullcontext() if settings.server_mode else locks.writing():
+                report = ingest(
+                    settings,
+                    Path(request.corpus),
+                    store=retriever.store,
+                    embedder=retriever.embedder,
+                    progress=False,
+                )
+            retriever.refresh(force=True)
+        except NewsragError as exc:
+            return error_for(exc)
+        finally:
+            ingest_lock.release()
+        return JSONResponse({**report.as_dict(), "summary": report.summary()})
 
     return router
 

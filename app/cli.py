@@ -8,6 +8,7 @@ settings, 1 for anything else).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -30,14 +31,40 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from app.ingest import ingest
+    from app.locks import IndexLocks
 
     settings = _settings(args)
-    report = ingest(settings, settings.corpus_dir, rebuild=args.rebuild, progress=not args.quiet)
+    server = None if settings.server_mode else IndexLocks(settings.index_dir).live_server()
+    if server is not None:
+        # An app serves this index: it is the one writer, so it runs the ingest.
+        print(f"The app at http://{server[0]}:{server[1]}/ serves this index; it runs the ingest.", file=sys.stderr)
+        report = _ingest_through(server, settings.corpus_dir, rebuild=args.rebuild)
+        if args.json:
+            print(json.dumps(report, indent=2, default=str))
+        else:
+            print(report["summary"])
+        return 0
+    with IndexLocks(settings.index_dir).writing() if not settings.server_mode else contextlib.nullcontext():
+        report = ingest(settings, settings.corpus_dir, rebuild=args.rebuild, progress=not args.quiet)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2, default=str))
     else:
         print(report.summary())
     return 0
+
+
+def _ingest_through(server: tuple[str, int], corpus: Path, rebuild: bool) -> dict:
+    import httpx
+
+    url = f"http://{server[0]}:{server[1]}/api/ingest"
+    try:
+        response = httpx.post(url, json={"corpus": str(Path(corpus).resolve()), "rebuild": rebuild}, timeout=3600)
+    except httpx.HTTPError as exc:
+        raise NewsragError(f"the app serving this index did not answer at {url}: {exc}") from exc
+    body = response.json()
+    if response.status_code != 200:
+        raise NewsragError(body.get("message", f"the app refused the ingest (HTTP {response.status_code})"))
+    return body
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

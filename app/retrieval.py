@@ -144,6 +144,7 @@ class HybridRetriever:
         self._date_arr = np.array([], dtype=np.int64)
         self._articles: dict[str, Article] = {}
         self._df: Counter[str] = Counter()
+        self._checked = float("-inf")
 
     # --- loading -------------------------------------------------------------------
 
@@ -154,8 +155,15 @@ class HybridRetriever:
         self.refresh(force=True)
         return self
 
+    REFRESH_INTERVAL_S = 1.0
+
     def refresh(self, force: bool = False) -> bool:
-        """Rebuild the in-memory tables if the index changed since the last load."""
+        """Rebuild the in-memory tables if the index changed since the last load (looked
+        up at most once a second: searches stay fast, new articles appear within a second)."""
+        now = time.monotonic()
+        if not force and now - self._checked < self.REFRESH_INTERVAL_S:
+            return False
+        self._checked = now
         version = self.store.version()
         if not force and version == self._version:
             return False

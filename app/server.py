@@ -76,8 +76,23 @@ def warm_up(service: AnswerService, prompt: bool = True) -> None:
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
+    from app.locks import IndexLocks
     from app.services import build_answer_service
 
+    if settings.server_mode:
+        return _serve(settings, host, port, build_answer_service)
+    locks = IndexLocks(settings.index_dir)
+    with locks.serving(host, port):
+        # an ingest started before us finishes first; later ones are handed to us
+        with locks.writing(wait_s=INGEST_WAIT_S):
+            pass
+        return _serve(settings, host, port, build_answer_service)
+
+
+INGEST_WAIT_S = 1800.0
+
+
+def _serve(settings: Settings, host: str, port: int, build_answer_service) -> int:
     service = build_answer_service(settings)
     print("newsrag: loading the embedding model and the LLM…", flush=True)
     warm_up(service)

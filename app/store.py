@@ -151,8 +151,11 @@ class VectorStore:
         return json.loads(raw) if raw else None
 
     def version(self) -> str:
-        """Changes whenever an ingest changes the index; readers reload on change."""
-        return str((self.chunks.metadata or {}).get(_VERSION_KEY, ""))
+        """Changes whenever an ingest changes the index; readers reload on change. Read
+        afresh from the store (a collection object keeps the metadata it was fetched with,
+        and another process may have written since)."""
+        fresh = self.client.get_collection(self.chunks_name, embedding_function=None)
+        return str((fresh.metadata or {}).get(_VERSION_KEY, ""))
 
     def check_manifest(self, expected: dict[str, Any]) -> None:
         """Refuse an index built with settings that shape the index differently."""

@@ -115,3 +115,16 @@ def test_same_ingest_against_a_chroma_server(tmp_path, seed_corpus, chroma_serve
     assert not (tmp_path / "client" / "index" / "chroma").exists()  # nothing embedded on the client side
     again = ingest(server, seed_corpus, progress=False)
     assert again.chunks_added == 0
+
+    # a reader elsewhere picks up what another client ingests into the server
+    from app.embeddings import make_embedder
+    from app.retrieval import HybridRetriever
+
+    reader = HybridRetriever(server, make_embedder(server)).load()
+    before = reader.size
+    write_article(seed_corpus, "extra/grain.md", "Grain deal", "Ukraine and Turkey signed a grain deal in Odesa.")
+    other_client = make_settings(tmp_path / "client2", embedding_model="all-MiniLM-L6-v2",
+                                 chroma_host="127.0.0.1", chroma_port=chroma_server)  # fmt: skip
+    ingest(other_client, seed_corpus, progress=False)
+    assert reader.refresh(force=True) and reader.size == before + 1
+    assert reader.search("grain deal signed in Odesa", k=1).passages[0].doc_id == "extra/grain"

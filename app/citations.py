@@ -38,6 +38,12 @@ _ATTRIBUTION = re.compile(
     r"(article|excerpt|report|source|story)s?\b,?",
     re.I,
 )
+_ALIASED = re.compile(
+    r"\b(America|United States|US|USA|U\.S\.|Britain|Great Britain|UK|U\.K\.|United Kingdom|England|EU|"
+    r"European Union|UN|United Nations|Washington|Moscow|Kremlin|Kyiv|Kiev|Beijing|Whitehall|Westminster)\b"
+)
+# "in both articles", "the two reports" count articles, not anything the articles say
+_META_ARTICLES = re.compile(r"\b(?:the\s+)?(?:two|both|all|three)\s+(?:articles|reports|stories|sources)\b", re.I)
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _URL = re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.I)
@@ -263,9 +269,11 @@ def _answers_question(
 
     * the quote must be about the question (similarity close to the best candidate's);
     * for "how many X", a quote must put a number on X, not on something else;
-    * a rare name or number in the question (one a few chunks at most mention) must be
-      in a cited article: a question about "Gaza" is not answered from an article that
-      never mentions Gaza.
+    * a rare name in the question (one a few chunks at most mention) must be in a cited
+      article: a question about "Gaza" is not answered from an article that never
+      mentions Gaza;
+    * every number of the question ("in 2021", "Season 17") must be in a cited article
+      or its date: "Super Bowl 2021" is not answered from a page about Super Bowl LVIII.
     """
     best = max((src.similarity for src in sources), default=0.0)
     own = max(q.similarity for q in quotes)
@@ -275,20 +283,25 @@ def _answers_question(
     mentioned = noun and any(noun in terms(q.text).words or noun in _SAME_COUNT for q in quotes)
     if mentioned and not any(_counts_it(q.text, noun) for q in quotes):
         return f"the quotes do not count the {noun}(s) the question asks about"
-    if corpus is not None:
-        known: set[str] = set()
-        for doc_id in {q.doc_id for q in quotes}:
-            known |= terms(corpus.article_text(doc_id)).all
-        known |= set().union(*(_header_terms(q) | terms(q.title).all for q in quotes))
-        missing = []
-        # demonyms ("American") describe rather than name; numbers are left to the number checks
-        names = named_terms(re.sub(r"\b[A-Z][a-z]+(?:ian|ean|an|ese|ish)\b", "", question))
-        for term in {t for t in names if not t[0].isdigit()} - known:
-            df, n = corpus.document_frequency(term)
-            if df <= max(1, RARE_SHARE * n):
-                missing.append(term)
-        if missing:
-            return f"the cited article does not mention {', '.join(sorted(missing))}"
+    if corpus is None:
+        return ""
+    known: set[str] = set()
+    for doc_id in {q.doc_id for q in quotes}:
+        known |= terms(corpus.article_text(doc_id)).all
+    known |= set().union(*(_header_terms(q) | terms(q.title).all for q in quotes))
+    asked = _ATTRIBUTION.sub("", _META_ARTICLES.sub("", question))
+    numbers = terms(asked).numbers - known
+    if numbers:
+        return f"the cited article does not have the question's {', '.join(sorted(numbers))}"
+    # demonyms ("American") describe rather than name; some places go by several names
+    names = named_terms(_ALIASED.sub("", re.sub(r"\b[A-Z][a-z]+(?:ian|ean|an|ese|ish)\b", "", asked)))
+    missing = []
+    for term in {t for t in names if not t[0].isdigit()} - known:
+        df, n = corpus.document_frequency(term)
+        if df <= max(1, RARE_SHARE * n):
+            missing.append(term)
+    if missing:
+        return f"the cited article does not mention {', '.join(sorted(missing))}"
     return ""
 
 

@@ -127,5 +127,5 @@ def test_gold_files_are_valid_and_evidence_is_in_the_corpus():
 def test_malformed_gold_line_is_named(tmp_path):
     bad = tmp_path / "g.jsonl"
     bad.write_text(json.dumps({"id": "a", "question": "q", "answers": ["x"], "answerable": True}) + "\n{oops\n")
-    with pytest.raises(ValueError, match="g.jsonl:2"):
+    with pytest.raises(ValueError, match=r"g\.jsonl:2"):
         load_gold(bad)

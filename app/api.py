@@ -17,6 +17,7 @@ import datetime as dt
 import html
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.chain import AnswerService, Final, Stage, Token, clean_question
@@ -38,7 +39,16 @@ log = logging.getLogger(__name__)
 MAX_HISTORY_TURNS = 20
 MAX_TURN_CHARS = 20_000
 MAX_OUTLETS = 100
+_SURROGATES = re.compile("[\ud800-\udfff]")
 GENERIC_500 = "Internal error: the request could not be completed. It has been logged on the server."
+
+
+def drop_surrogates(value: Any) -> Any:
+    """Lone surrogates (invalid unicode a JSON body can still carry as ``\\ud800``) become
+    spaces, so a question with one stray bad character is answered rather than refused."""
+    if isinstance(value, str):
+        return _SURROGATES.sub(" ", value)
+    return value
 
 
 def error_response(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
@@ -136,7 +146,8 @@ def build_api(service: AnswerService, checker: ClaimChecker | None = None) -> AP
     max_chars = settings.max_question_chars
     router = APIRouter(prefix="/api")
 
-    Turn = Annotated[str, Field(max_length=MAX_TURN_CHARS)]
+    Text = Annotated[str, BeforeValidator(drop_surrogates)]
+    Turn = Annotated[Text, Field(max_length=MAX_TURN_CHARS)]
     Outlet = Annotated[str, Field(max_length=200)]
 
     class FilterFields(BaseModel):
@@ -149,7 +160,7 @@ def build_api(service: AnswerService, checker: ClaimChecker | None = None) -> AP
         date_to: dt.date | None = Field(None, description="Only articles published on or before this ISO date.")
 
     class AskRequest(FilterFields):
-        question: str = Field(
+        question: Text = Field(
             ..., min_length=1, max_length=max_chars, description=f"The question (at most {max_chars:,} characters)."
         )
         history: list[tuple[Turn, Turn]] = Field(
@@ -168,7 +179,7 @@ def build_api(service: AnswerService, checker: ClaimChecker | None = None) -> AP
         )
 
     class ClaimRequest(FilterFields):
-        claim: str = Field(
+        claim: Text = Field(
             ..., min_length=1, max_length=max_chars, description=f"The claim to check (at most {max_chars:,} chars)."
         )
 

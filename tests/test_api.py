@@ -91,6 +91,17 @@ def test_empty_question_is_a_4xx_with_a_message(client):
     assert response.status_code == 422 and "question" in response.json()["message"]
 
 
+def test_invalid_unicode_in_a_question_is_dropped_not_fatal(client):
+    headers = {"content-type": "application/json"}
+    body = b'{"question": "Where are the talks \\ud800 involving European officials set to continue?"}'
+    response = client.post("/api/ask", content=body, headers=headers)
+    assert response.status_code == 200 and "London" in response.json()["answer"]
+    response = client.post("/api/ask", content=b'{"question": "\\ud800"}', headers=headers)
+    assert response.status_code == 400 and response.json()["error"] == "bad_question"
+    response = client.post("/api/ask", content=b'{"question": "talks \xff\xfe"}', headers=headers)
+    assert 400 <= response.status_code < 500 and response.json()["message"]
+
+
 def test_oversized_question_is_a_4xx_with_a_message(client):
     response = client.post("/api/ask", json={"question": "Where are the talks? " * 200})
     assert response.status_code == 422

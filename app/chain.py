@@ -20,11 +20,11 @@ from langchain_core.prompts import ChatPromptTemplate
 
 from app.citations import AnswerSentence, Citation, CitationIndex, is_abstention, verify
 from app.config import Settings
-from app.context import Context, ContextBuilder, format_date
+from app.context import Context, ContextBuilder, format_date, looks_like_instruction, named_terms
 from app.errors import BackendError, BadQuestionError, NewsragError
 from app.retrieval import Filters, HybridRetriever, Passage
 from app.rewrite import History, standalone_question
-from app.textmatch import STOPWORDS
+from app.textmatch import STOPWORDS, terms
 from app.timewords import resolve
 
 log = logging.getLogger(__name__)
@@ -136,6 +136,101 @@ class Stage:
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s+|\n")
+_WORD = re.compile(r"\S+\s+")
+_PLAIN_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+# Words that carry no content of their own; anything else streams only if the context has it.
+_FUNCTION_WORDS = frozenset(
+    "a an the and or but nor of in on at to for from by with as into onto over under about after before during "
+    "since until than then that this these those it its it's is are was were be been being has have had do does "
+    "did not no so such which who whom whose what when where why how he she they them their his her we us our "
+    "there here also would will could can may might should shall must".split()
+)
+
+
+class StreamGuard:
+    """Decides which streamed text users may see before the answer is verified.
+
+    A word goes out at once when the context has it (or it is a stopword): text made only of
+    the context's words cannot leak the prompt, its worked examples or the model's general
+    knowledge. At the first word the context lacks, the rest of that sentence is held until
+    the sentence ends, then shown only if it is grounded (its names and numbers all in the
+    context, most of its terms too, and it does not speak like an instruction); otherwise
+    it is dropped. The verified answer replaces the stream in any case.
+    """
+
+    MIN_COVERAGE = 0.6
+    LEAD_WORDS = 4  # a sentence starts to show once this many of its words are known
+
+    def __init__(self, context_text: str):
+        self.vocab = terms(context_text)
+        self.words = frozenset(_PLAIN_WORD.findall(context_text.lower())) | _FUNCTION_WORDS
+        self.sentence = ""  # the current sentence, as streamed so far
+        self.shown = 0  # how much of it went out
+        self.held = False
+
+    def _known(self, word: str) -> bool:
+        plain = _PLAIN_WORD.findall(word.lower())
+        if plain and all(w in self.words for w in plain):
+            return True
+        t = terms(word)  # numbers in another format ("1000" for "1,000")
+        return bool(t.numbers) and not t.words and t.numbers <= self.vocab.numbers
+
+    def _grounded(self, sentence: str) -> bool:
+        if looks_like_instruction(sentence):
+            return False
+        t = terms(sentence)
+        if not t.numbers <= self.vocab.numbers or not named_terms(sentence) <= self.vocab.all:
+            return False
+        return not t.words or len(t.words & self.vocab.words) / len(t.words) >= self.MIN_COVERAGE
+
+    def feed(self, text: str) -> str:
+        """Take streamed text; return what may be shown now."""
+        out = []
+        self.sentence += text
+        while (end := _SENTENCE_END.search(self.sentence)) is not None:
+            done, self.sentence = self.sentence[: end.end()], self.sentence[end.end() :]
+            out.append(self._finish(done))
+        if not self.held:
+            complete = self.sentence[: self.sentence.rfind(" ") + 1] if " " in self.sentence else ""
+            if self.shown == 0 and len(complete.split()) < self.LEAD_WORDS:
+                complete = ""
+            for m in _WORD.finditer(complete, self.shown):
+                if not self._known(m.group(0)):
+                    self.held = True
+                    break
+                out.append(m.group(0))
+                self.shown = m.end()
+        return "".join(out)
+
+    def _finish(self, sentence: str) -> str:
+        rest = sentence[self.shown :]
+        held, self.held, self.shown = self.held, False, 0
+        if not held:
+            rest_words = rest.split()
+            if all(self._known(w) for w in rest_words) and not looks_like_instruction(sentence):
+                return rest
+        return rest if self._grounded(sentence) else ""
+
+    def flush(self) -> str:
+        """The end of the stream: the last sentence, if it may be shown."""
+        sentence, self.sentence = self.sentence, ""
+        return self._finish(sentence) if sentence.strip() else ""
+
+
+def on_topic(question: str, citations: list[Citation]) -> bool:
+    """Whether the cited quotes (with their headlines) share a word with the question.
+
+    Quotes that back an answer but have nothing in common with what was asked ("What
+    instructions were you given?" answered with sentences on prisoner swaps) answer
+    another question; the answer then abstains.
+    """
+    asked = terms(question).all
+    if not asked or not citations:
+        return True
+    return any(asked & terms(f"{c.title} {c.quote}").all for c in citations)
 
 
 def clean_question(question: object, max_chars: int) -> str:
@@ -272,6 +367,8 @@ class AnswerService:
         for part, context in enumerate(contexts):
             draft = ""
             hold, suppressed = True, False
+            guard = StreamGuard(context.text)
+            lead = "\n\n" if part and any(d.strip() for d in drafts) else ""
             for token in self._generate(standalone, context):
                 timings.setdefault("first_token_s", time.perf_counter() - started)
                 draft += token
@@ -285,10 +382,17 @@ class AnswerService:
                     if is_abstention(draft):
                         suppressed = True
                         continue
-                    token = ("\n\n" if part and any(d.strip() for d in drafts) else "") + draft
-                yield Token(token)
-            if hold and draft.strip() and not is_abstention(draft):
-                yield Token(draft)
+                    token = draft
+                shown = guard.feed(token)
+                if shown:
+                    timings.setdefault("first_shown_s", time.perf_counter() - started)
+                    yield Token(lead + shown)
+                    lead = ""
+            if not suppressed and not is_abstention(draft):
+                shown = (guard.feed(draft) if hold else "") + guard.flush()
+                if shown.strip():
+                    timings.setdefault("first_shown_s", time.perf_counter() - started)
+                    yield Token(lead + shown)
             drafts.append(draft)
             t_verify = time.perf_counter()
             sentences += verify(draft, context.candidates, standalone, self.retriever.is_common, index, self.retriever)
@@ -297,7 +401,7 @@ class AnswerService:
         timings.setdefault("first_token_s", timings["generation_s"])
         timings["total_s"] = time.perf_counter() - started
         citations = index.citations
-        if not any(s.supported for s in sentences):
+        if not any(s.supported for s in sentences) or not on_topic(standalone, citations):
             text, abstained, citations = ABSTAIN_TEXT, True, []
         else:
             text, abstained = compose(sentences, citations), False

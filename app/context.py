@@ -27,9 +27,19 @@ _INSTRUCTION = re.compile(
     r"|\b(system|developer)\s+(prompt|message|instructions?)\b"
     r"|<\s*/?\s*(system|assistant|user|instructions?|im_start|im_end)\b"
     r"|\byou\s+are\s+(now\s+)?(an?\s+|the\s+)?(ai|assistant|chatbot|language model|llm)\b"
-    r"|\b(reply|respond|answer|output|say|print)\s+(only|exactly|just)\b"
+    r"|\b(reply|respond|answer|output|say|print)\s+(only|exactly|just)\b:?\s*(with\s+)?(?-i:[A-Z0-9\"'`:<\[])"
     r"|!\[[^\]]*\]\(\s*https?:"
-    r"|\bnew instructions\b|\bas an ai\b|\bprompt injection\b",
+    r"|\bnew instructions\b|\bas an ai\b|\bprompt injection\b"
+    # addressed to a model: "note for automated assistants", "assistants must add it to their reply"
+    r"|\b(note|message|instructions?)\s+(for|to)\s+(all\s+|any\s+)?(automated\s+|ai\s+)?"
+    r"(assistants?|chatbots?|models?|bots?|llms?|crawlers?)\b"
+    r"|\b(assistants?|chatbots?|llms?|language models?)\s+(must|should|shall|need to|are (required|asked|instructed) "
+    r"to)\s+(add|include|insert|display|output|print|repeat|say|reply with|respond with|answer with)\b"
+    r"|\bonly\s+(correct|valid|acceptable|allowed|permitted)\s+(reply|answer|response)\s+to\s+(any|every|all|each|"
+    r"this|the|a)\s+(question|query|request|prompt)"
+    r"|\b(reply|respond|answer)\s+(to\s+)?(every|each|any|all)\s+(questions?|query|queries|requests?|prompts?)\s+"
+    r"(with|by)\b"
+    r"|\b(maintenance|developer|god|jailbreak|dan)\s+mode\b",
     re.I,
 )
 
@@ -79,6 +89,18 @@ _ANAPHOR = re.compile(
 def looks_like_instruction(text: str) -> bool:
     """True for text that speaks to an AI model rather than reporting news."""
     return bool(_INSTRUCTION.search(text))
+
+
+def without_instructions(title: str) -> str:
+    """A headline cut before any sentence that speaks to an AI model (for the prompt)."""
+    if not looks_like_instruction(title):
+        return title
+    kept = []
+    for part in re.split(r"(?<=[.!?:;|])\s+", title):
+        if looks_like_instruction(part) or re.match(r"(assistant|system|ai|user)\s*:", part, re.I):
+            break
+        kept.append(part)
+    return " ".join(kept).strip() or "(headline withheld: it addresses AI models)"
 
 
 @dataclass
@@ -289,7 +311,8 @@ class ContextBuilder:
         for sentences in by_doc.values():
             head = sentences[0]
             blocks.append(
-                f"[{head.outlet}, {format_date(head.published)}: {head.title}]\n" + " ".join(x.text for x in sentences)
+                f"[{head.outlet}, {format_date(head.published)}: {without_instructions(head.title)}]\n"
+                + " ".join(x.text for x in sentences)
             )
         dates = {s.published for s in chosen if s.published}
         return Context(

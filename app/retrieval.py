@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -145,6 +146,7 @@ class HybridRetriever:
         self._articles: dict[str, Article] = {}
         self._df: Counter[str] = Counter()
         self._checked = float("-inf")
+        self._executor: ThreadPoolExecutor | None = None
 
     # --- loading -------------------------------------------------------------------
 
@@ -274,6 +276,17 @@ class HybridRetriever:
                 out.append((row, 1.0 - float(dist)))
         return out
 
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="newsrag-bm25")
+            return self._executor
+
+    def _timed_lexical(self, query: str, n: int, filters: Filters | None) -> tuple[list[tuple[int, float]], float]:
+        t = time.perf_counter()
+        hits = self.lexical(query, n, filters)
+        return hits, time.perf_counter() - t
+
     def lexical(self, query: str, n: int, filters: Filters | None) -> list[tuple[int, float]]:
         """(row, BM25 score) of the n best-matching chunks with a positive score."""
         if self._bm25 is None:
@@ -303,6 +316,10 @@ class HybridRetriever:
         t0 = time.perf_counter()
         dense_hits: list[tuple[int, float]] = []
         lexical_hits: list[tuple[int, float]] = []
+        lexical_job = None
+        if mode == "hybrid" and self._bm25 is not None:
+            # BM25 (numpy) runs beside the query embedding (torch); both release the GIL
+            lexical_job = self._pool().submit(self._timed_lexical, query, candidates, filters)
         if mode in ("hybrid", "dense"):
             if query_vector is None:
                 query_vector = self.embedder.encode_query(query)
@@ -310,10 +327,10 @@ class HybridRetriever:
             timings["embed_query_s"] = t1 - t0
             dense_hits = self.dense(query_vector, candidates, filters)
             timings["dense_s"] = time.perf_counter() - t1
-        if mode in ("hybrid", "lexical"):
-            t2 = time.perf_counter()
-            lexical_hits = self.lexical(query, candidates, filters)
-            timings["lexical_s"] = time.perf_counter() - t2
+        if lexical_job is not None:
+            lexical_hits, timings["lexical_s"] = lexical_job.result()
+        elif mode in ("hybrid", "lexical"):
+            lexical_hits, timings["lexical_s"] = self._timed_lexical(query, candidates, filters)
         t3 = time.perf_counter()
         fused: dict[int, float] = {}
         dense_rank: dict[int, int] = {}

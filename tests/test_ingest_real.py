@@ -128,3 +128,11 @@ def test_same_ingest_against_a_chroma_server(tmp_path, seed_corpus, chroma_serve
     ingest(other_client, seed_corpus, progress=False)
     assert reader.refresh(force=True) and reader.size == before + 1
     assert reader.search("grain deal signed in Odesa", k=1).passages[0].doc_id == "extra/grain"
+
+
+def test_fast_query_path_gives_the_same_vector_as_encode(real_settings):
+    embedder = make_embedder(real_settings)
+    for text in ["Where are the talks set to continue?", "x", "a long question about the budget " * 80]:
+        fast, batch = embedder.encode_query(text), embedder.encode([text])[0]
+        assert fast.shape == batch.shape == (384,)
+        assert np.abs(fast - batch).max() < 1e-5

@@ -1,0 +1,124 @@
+"""The benchmark (eval/bench.py) runs end to end at a tiny size, so it cannot rot."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from eval import bench
+from eval.gold import load_gold
+from tests.conftest import BBC, REPO, SEED_CORPUS
+
+RETRIEVAL_KEYS = (
+    "size",
+    "retrieval_p50_ms",
+    "retrieval_p95_ms",
+    "baseline_p50_ms",
+    "baseline_p95_ms",
+    "recall_at_5",
+    "baseline_recall_at_5",
+)
+
+
+def small_corpus(tmp_path: Path) -> tuple[Path, Path]:
+    """(corpus, gold): the BBC articles of the BBC gold set, or the seed corpus without BBC."""
+    gold = REPO / "eval" / "gold" / "bbc.jsonl"
+    if not BBC.is_dir():
+        return SEED_CORPUS, REPO / "eval" / "gold" / "seed.jsonl"
+    corpus = tmp_path / "corpus"
+    for doc_id in sorted({d for item in load_gold(gold) for d in item.doc_ids}):
+        dest = corpus / f"{doc_id}.txt"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(BBC / f"{doc_id}.txt", dest)
+    return corpus, gold
+
+
+def test_tiny_bench_writes_every_figure(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWSRAG_EMBEDDING_MODEL", "hashing")
+    monkeypatch.delenv("NEWSRAG_CHROMA_HOST", raising=False)
+    corpus, gold = small_corpus(tmp_path)
+    out = tmp_path / "out"
+    argv = ["--out", str(out), "--sizes", "300,600", "--queries", "20", "--corpus", str(corpus), "--gold", str(gold)]
+    assert bench.main([*argv, "--skip-answer"]) == 0
+
+    r = json.loads((out / "bench.json").read_text())
+    assert (out / "bench.md").is_file() and (out / "latency_vs_size.png").stat().st_size > 1000
+    for key in ("ingest_chunks_per_s", "raw_encode_chunks_per_s", "reingest_s", "docs", "chunks"):
+        assert r[key] > 0, key
+    assert 0 < r["ingest_efficiency"] <= 1.5  # tiny with the hashing embedder: Chroma writes dominate
+    assert r["failures"] == 0 and r["reingest_chunks_added"] == 0
+    assert 0 < r["reingest_share"] < 1
+    assert r["raw_encode_texts"] == r["chunks_added"] == r["chunks"] and r["raw_texts_match_index"] is True
+
+    sizes = [e["size"] for e in r["retrieval"]]
+    assert len(sizes) == 2 and 300 <= sizes[0] < sizes[1] and sizes[1] >= 600
+    for e in r["retrieval"]:
+        for key in RETRIEVAL_KEYS:
+            assert e[key] is not None, key
+        assert 0 < e["retrieval_p50_ms"] <= e["retrieval_p95_ms"]
+        assert 0 < e["baseline_p50_ms"] <= e["baseline_p95_ms"]
+        assert 0 <= e["recall_at_5"] <= 1 and 0 <= e["baseline_recall_at_5"] <= 1
+        assert e["recall_items"] > 0 and e["queries"] == 20
+        assert {"embed_query_ms", "dense_ms", "lexical_ms", "fusion_ms"} <= set(e["stages_p50_ms"])
+    for key in ("retrieval_p50_ms", "retrieval_p95_ms", "baseline_p50_ms", "recall_at_5", "baseline_recall_at_5"):
+        assert r[key] == r["retrieval"][-1][key]
+    assert r["stages"]["bm25_ms"] is not None and r["stages"]["embed_query_ms"] is not None
+    assert r["machine"]["nproc"] >= 1 and r["date"]
+    assert r["targets"]["retrieval_p95_ms"]["met"] in (True, False)
+    assert r["targets"]["ttft_p50_s"]["met"] is None  # skipped, not failed
+    md = (out / "bench.md").read_text()
+    assert "latency_vs_size.png" in md and "| Figure | Value | Target | Met |" in md
+
+
+def test_scaled_copies_are_searchable_and_distinct(tmp_path, monkeypatch):
+    """Copies get new chunk ids and doc_ids, and article records, so the retriever sees all of them."""
+    monkeypatch.setenv("NEWSRAG_EMBEDDING_MODEL", "hashing")
+    monkeypatch.delenv("NEWSRAG_CHROMA_HOST", raising=False)
+    from app.retrieval import HybridRetriever
+
+    ingested = bench.bench_ingest(SEED_CORPUS, tmp_path)
+    base = ingested["figures"]["chunks"]
+    settings = ingested["settings"].model_copy(update={"index_dir": tmp_path / "scaled"})
+    scaled = bench.ScaledIndex(ingested["store"], settings, ingested["embedder"], [], seed=1)
+    size = scaled.grow_to(base * 3)
+    assert size == base * 3
+    retriever = HybridRetriever(settings, ingested["embedder"], store=scaled.store).load()
+    assert retriever.size == size
+    assert len(retriever.articles()) == 3 * len(scaled.articles)
+    hits = retriever.search("ceasefire talks", k=6).passages
+    assert len({p.id for p in hits}) == 6 and any("#r" in p.doc_id for p in hits)
+
+
+def test_question_pick_mixes_answerable_and_not():
+    items = bench.pick_questions(REPO / "eval" / "gold" / "seed.jsonl", 10, seed=6)
+    assert len(items) == 10 and len({i.id for i in items}) == 10
+    assert 1 <= sum(not i.answerable for i in items) <= 5
+    assert [i.id for i in items] == [i.id for i in bench.pick_questions(REPO / "eval" / "gold" / "seed.jsonl", 10, 6)]
+
+
+def test_percentile_and_sizes():
+    assert bench.percentile([], 50) is None
+    assert bench.percentile([1, 2, 3, 4], 50) == 2.5
+    assert bench._sizes("20000,2000,2_000") == [2000, 20000]
+
+
+@pytest.mark.slow
+@pytest.mark.llm
+def test_answer_latency_with_the_real_model(tmp_path, monkeypatch):
+    """Cold start of the real server, 3 questions with the default local model, RSS."""
+    monkeypatch.delenv("NEWSRAG_EMBEDDING_MODEL", raising=False)
+    monkeypatch.delenv("NEWSRAG_CHROMA_HOST", raising=False)
+    out = tmp_path / "out"
+    argv = ["--out", str(out), "--parts", "answer", "--answer-questions", "3", "--timeout", "240"]
+    assert bench.main(argv) == 0
+    r = json.loads((out / "bench.json").read_text())
+    assert r["answer_questions"] == 3 and r["answer_errors"] == 0
+    assert 0 < r["cold_start_s"] < 240
+    assert 0 < r["ttft_p50_s"] <= r["answer_p50_s"]
+    assert r["rss_mb"] > 100
+    for key in ("prompt_build_s", "first_token_s", "generation_s", "verify_s"):
+        assert key in r["stages"], key
+    assert "retrieval" not in r

@@ -182,7 +182,8 @@ def test_stream_guard_passes_grounded_sentences_and_holds_the_rest():
     from app.chain import StreamGuard
 
     guard = StreamGuard("[Wire A, 22 April 2025: Talks]\nTalks involving European officials will continue in London.")
-    shown = "".join(guard.feed(w + " ") for w in "Officials will continue talks in London. Paris hosts 9 rounds.".split())
+    words = "Officials will continue talks in London. Paris hosts 9 rounds.".split()
+    shown = "".join(guard.feed(w + " ") for w in words)
     shown += guard.flush()
     assert shown == "Officials will continue talks in London. "
     # a word the context lacks holds its sentence; the sentence still goes out when grounded

@@ -19,6 +19,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
 from app.citations import AnswerSentence, Citation, CitationIndex, is_abstention, verify
+from app.cleaning import typed_line
 from app.config import Settings
 from app.context import Context, ContextBuilder, format_date, looks_like_instruction, named_terms
 from app.errors import BackendError, BadQuestionError, NewsragError
@@ -135,9 +136,6 @@ class Stage:
     detail: dict = field(default_factory=dict)
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
-
-
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s+|\n")
 _WORD = re.compile(r"\S+\s+")
 _PLAIN_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
@@ -237,9 +235,7 @@ def clean_question(question: object, max_chars: int) -> str:
     """The question as text, or BadQuestionError saying what is wrong with it."""
     if not isinstance(question, str):
         raise BadQuestionError("The question must be text.")
-    text = _CONTROL.sub(" ", question)  # control characters and lone surrogates (invalid unicode)
-    text = unicodedata.normalize("NFC", text.encode("utf-8", "ignore").decode("utf-8"))
-    text = re.sub(r"\s+", " ", text).strip()
+    text = unicodedata.normalize("NFC", typed_line(question))
     if not text:
         raise BadQuestionError("The question is empty. Type a question about the news articles.")
     if len(text) > max_chars:

@@ -27,6 +27,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from app.cleaning import typed_line
 from app.config import Settings
 from app.context import ContextBuilder, SourceSentence, format_date
 from app.errors import BadQuestionError
@@ -53,7 +54,6 @@ VERDICT_LABELS = {
 
 _NEGATION = re.compile(r"\b(not|no|never|none|nobody|nothing|neither|nor|without|cannot)\b|n't\b", re.I)
 _TOKEN = re.compile(r"\d[\d,.]*\d|\d|[A-Za-z][\w'’-]*")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass
@@ -308,8 +308,7 @@ def clean_claim(claim: object, max_chars: int) -> str:
     """The claim as one line of text, or BadQuestionError saying what is wrong with it."""
     if not isinstance(claim, str):
         raise BadQuestionError("The claim must be text.")
-    text = _CONTROL.sub(" ", claim)
-    text = re.sub(r"\s+", " ", text.encode("utf-8", "ignore").decode("utf-8")).strip()
+    text = typed_line(claim)
     if not text:
         raise BadQuestionError("The claim is empty. Paste a sentence to check against the articles.")
     if len(text) > max_chars:

@@ -63,6 +63,16 @@ def normalise_inline(text: str) -> str:
     return _MULTI_SPACE.sub(" ", text).strip()
 
 
+_TYPED_INVALID = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def typed_line(text: str) -> str:
+    """Text a user typed (a question, a claim) as one line: control characters and lone
+    surrogates (invalid unicode) become spaces, runs of whitespace one space."""
+    text = _TYPED_INVALID.sub(" ", text).encode("utf-8", "ignore").decode("utf-8")
+    return re.sub(r"\s+", " ", text).strip()
+
+
 def is_boilerplate(line: str) -> bool:
     """True for a line that is publisher furniture (app promos, QR prompts, ...)."""
     return bool(_BOILERPLATE.match(line.strip()))

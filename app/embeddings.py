@@ -29,6 +29,7 @@ class SentenceTransformerEmbedder(Embeddings):
         self._model = None
         self._lock = threading.Lock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._plain_mean_pooling = False  # set at load: whether _encode_one can skip encode()
         self.dim = _declared_dimension(self.model_path)
 
     def load(self) -> SentenceTransformerEmbedder:
@@ -44,6 +45,7 @@ class SentenceTransformerEmbedder(Embeddings):
                 except (OSError, ValueError) as exc:
                     raise ModelError(f"Cannot load the embedding model from {self.model_path}: {exc}") from exc
                 self.dim = int(model.get_embedding_dimension())
+                self._plain_mean_pooling = _is_plain_mean_pooling(model)
                 self._model = model
         return self
 
@@ -80,20 +82,12 @@ class SentenceTransformerEmbedder(Embeddings):
         ~11 per query). Models of another shape go through ``encode``."""
         if self._model is None:
             self.load()
-        model = self._model
-        modules = list(model)
-        pooling = modules[1] if len(modules) > 1 else None
-        plain = (
-            len(modules) in (2, 3)
-            and type(modules[0]).__name__ == "Transformer"
-            and type(pooling).__name__ == "Pooling"
-            and pooling.get_config_dict().get("pooling_mode") == "mean"
-            and hasattr(modules[0], "auto_model")
-            and (len(modules) == 2 or type(modules[2]).__name__ == "Normalize")
-        )
-        if not plain:
+        if not self._plain_mean_pooling:
             return self.encode([text])[0]
         import torch
+
+        model = self._model
+        modules = list(model)
 
         with self._lock, torch.inference_mode():
             features = model.tokenizer(
@@ -109,6 +103,21 @@ class SentenceTransformerEmbedder(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self.encode_query(text).tolist()
+
+
+def _is_plain_mean_pooling(model) -> bool:
+    """Whether a SentenceTransformer is transformer -> mean pooling (-> normalise), the shape
+    ``_encode_one`` reproduces."""
+    modules = list(model)
+    pooling = modules[1] if len(modules) > 1 else None
+    return (
+        len(modules) in (2, 3)
+        and type(modules[0]).__name__ == "Transformer"
+        and hasattr(modules[0], "auto_model")
+        and type(pooling).__name__ == "Pooling"
+        and pooling.get_config_dict().get("pooling_mode") == "mean"
+        and (len(modules) == 2 or type(modules[2]).__name__ == "Normalize")
+    )
 
 
 def _declared_dimension(model_path: str) -> int:

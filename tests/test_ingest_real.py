@@ -136,3 +136,4 @@ def test_fast_query_path_gives_the_same_vector_as_encode(real_settings):
         fast, batch = embedder.encode_query(text), embedder.encode([text])[0]
         assert fast.shape == batch.shape == (384,)
         assert np.abs(fast - batch).max() < 1e-5
+    assert embedder._plain_mean_pooling, "all-MiniLM-L6-v2 takes the fast path, not the encode() fallback"

@@ -104,7 +104,13 @@ class Answer:
             "abstained": self.abstained,
             "citations": [c.as_dict() for c in self.citations],
             "sentences": [
-                {"text": s.text, "supported": s.supported, "citations": s.citations, "reason": s.reason}
+                {
+                    "text": s.text,
+                    "supported": s.supported,
+                    "citations": s.citations,
+                    "reason": s.reason,
+                    "quoted": s.quoted,
+                }
                 for s in self.sentences
             ],
             "unsupported": [{"text": s.text, "reason": s.reason} for s in self.unsupported],
@@ -260,14 +266,15 @@ def _with_date(sentence: str, citation: Citation) -> str:
 
 def compose(sentences: list[AnswerSentence], citations: list[Citation]) -> str:
     """The answer text: supported sentences with their [n] markers; dated when the
-    cited articles are of different dates."""
+    cited articles are of different dates. A sentence that is its source's own words
+    (the model misstated it) is shown in quotation marks."""
     by_n = {c.n: c for c in citations}
     dates = {c.published for c in citations if c.published}
     parts = []
     for s in sentences:
         if not s.supported:
             continue
-        text = s.text
+        text = f"\u201c{s.text}\u201d" if s.quoted else s.text
         cited_dates = {by_n[n].published for n in s.citations}
         if len(dates) > 1 and len(cited_dates) == 1:
             text = _with_date(text, by_n[s.citations[0]])

@@ -10,12 +10,14 @@ reported as unsupported.
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
 from app.chunking import split_sentences
+from app.constraints import actors_present, unmet
 from app.context import SourceSentence, format_date, looks_like_instruction, named_terms
 from app.textmatch import NUMBER_WORDS as _COUNT_WORDS
 from app.textmatch import STOPWORDS, terms
@@ -78,6 +80,7 @@ class AnswerSentence:
     citations: list[int] = field(default_factory=list)
     coverage: float = 0.0
     reason: str = ""
+    quoted: bool = False  # the text is the cited source sentence itself, verbatim
 
 
 def clean_model_text(text: str) -> str:
@@ -133,8 +136,10 @@ def _support(
     sources: list[SourceSentence],
     question_terms: frozenset[str],
     common: frozenset[str],
-) -> tuple[list[SourceSentence], float, str]:
-    """The source sentences that back a sentence, its coverage, and why not if not.
+    question: str = "",
+) -> tuple[list[SourceSentence], float, str, list[SourceSentence]]:
+    """The source sentences that back a sentence, its coverage, why not if not, and
+    the quotes that supplied its words (also when it is not backed).
 
     An answer sentence mixes words it repeats from the question (``echo``) with the
     words that answer it (``new``). The new words must be found in the quotes, every
@@ -146,7 +151,7 @@ def _support(
     claim = terms(_ATTRIBUTION.sub("", sentence))
     wanted = claim.all
     if not wanted:
-        return [], 0.0, "no content words"
+        return [], 0.0, "no content words", []
     new = wanted - question_terms
     # Words of the question that most of the corpus shares ("Russia", "talks" in a corpus
     # about the war) say nothing about which sentence answers it.
@@ -158,7 +163,7 @@ def _support(
         best = max(sources, key=lambda src: (len(source_terms[id(src)] & echo), src.score), default=None)
         share = len(source_terms[id(best)] & echo) / len(echo) if best and echo else 0.0
         if best is None or share < 0.75:
-            return [], share, "only repeats the question, and no source says so"
+            return [], share, "only repeats the question, and no source says so", []
         return _polarity([best], sentence, share)
 
     chosen: list[SourceSentence] = []
@@ -180,34 +185,70 @@ def _support(
     coverage = len(covered) / len(new)
     missing_numbers = (claim.numbers - question_terms) - covered
     if missing_numbers:
-        return [], coverage, f"number(s) not in any source: {', '.join(sorted(missing_numbers))}"
+        return [], coverage, f"number(s) not in any source: {', '.join(sorted(missing_numbers))}", []
     # Names are facts like numbers: a name the question did not bring must be in a quote.
     stated = _ATTRIBUTION.sub("", sentence)
     missing_names = (named_terms(stated) - question_terms - claim.numbers) - covered
     if missing_names:
-        return [], coverage, f"name(s) not in any source: {', '.join(sorted(missing_names))}"
+        return [], coverage, f"name(s) not in any source: {', '.join(sorted(missing_names))}", []
     quoted = set().union(*(source_terms[id(q)] for q in chosen))
     subject = _subject(stated)
     if subject and not subject <= quoted:
-        return [], coverage, f"the quotes do not say this of {' '.join(sorted(subject))}"
+        reason = f"the quotes do not say this of {' '.join(sorted(subject))}"
+        # A subject the question asked about, said of someone else, is a wrong answer; a
+        # subject the model made up for the quote's ("Russia" for "Putin") only misstates it.
+        return [], coverage, reason if subject <= question_terms else f"{MISSTATED}: {reason}", chosen
     if coverage < MIN_COVERAGE:
-        return [], coverage, f"only {coverage:.0%} of its new words are in the sources"
+        return [], coverage, f"only {coverage:.0%} of its new words are in the sources", []
     if len(echo) >= 2:
         # Stitching guard: the quote that answers should also be where the question points.
         def share(src: SourceSentence) -> float:
             return len(source_terms[id(src)] & echo) / len(echo)
 
         own = share(chosen[0])
-        if own < 0.5 and max(share(src) for src in sources) >= own + 0.34:
-            return [], coverage, "its answer and the question's words come from different sentences"
+        # News names a person in the sentence after the one that says what they did ("... a
+        # Labour backbencher has said. Derek Wyatt said ..."): the sentence next to the
+        # quote may say what the question asks; it is then cited too.
+        beside = [src for src in sources if src not in chosen and _adjacent(src, chosen[0]) and share(src) >= 0.5]
+        if own < 0.5 and beside:
+            chosen.append(max(beside, key=share))
+        elif own < 0.5 and max(share(src) for src in sources) >= own + 0.34:
+            reason = f"{MISSTATED}: its answer and the question's words come from different sentences"
+            return [], coverage, reason, chosen
+    if deictic := _refers_back(stated, question, question_terms):
+        return [], coverage, f"{MISSTATED}: it says {deictic!r} instead of what they are", chosen
     return _polarity(chosen, sentence, coverage)
+
+
+def _adjacent(a: SourceSentence, b: SourceSentence) -> bool:
+    """Whether two sentences follow each other in one article."""
+    return a.doc_id == b.doc_id and (0 <= b.start - a.end <= 3 or 0 <= a.start - b.end <= 3)
 
 
 def _polarity(quotes: list[SourceSentence], sentence: str, coverage: float):
     # A short answer ("24 March", "Jack's snooker hall") states no polarity of its own.
     if len(sentence.split()) >= 6 and _negated(sentence) != _negated(quotes[0].text):
-        return [], coverage, "negation differs from the source"
-    return quotes, coverage, ""
+        return [], coverage, "negation differs from the source", []
+    return quotes, coverage, "", quotes
+
+
+# The model's sentence draws on the right quotes but states them wrongly (another
+# subject, words stitched from two sentences, "these demands" for the demands): the
+# answer may then be the quote itself (see ``_quote_instead``).
+MISSTATED = "misstates its source"
+_WH_QUESTION = re.compile(r"^\W*(which|what|who|whom|whose|where|when|how)\b", re.I)
+_DEICTIC = re.compile(r"\b(these|this|those|such|the same|said)\s+([a-z][\w-]*)", re.I)
+
+
+def _refers_back(sentence: str, question: str, question_terms: frozenset[str]) -> str:
+    """The phrase ("these demands") by which a sentence points at what a which/what
+    question asks for instead of naming it; "" if it does not."""
+    if not _WH_QUESTION.search(question):
+        return ""
+    for match in _DEICTIC.finditer(sentence):
+        if terms(match.group(2)).words & question_terms:
+            return match.group(0)
+    return ""
 
 
 # A quote must be about the question: its similarity to the question (embedding model)
@@ -283,6 +324,8 @@ def _answers_question(
     mentioned = noun and any(noun in terms(q.text).words or noun in _SAME_COUNT for q in quotes)
     if mentioned and not any(_counts_it(q.text, noun) for q in quotes):
         return f"the quotes do not count the {noun}(s) the question asks about"
+    if reason := unmet(question, quotes):
+        return reason
     if corpus is None:
         return ""
     known: set[str] = set()
@@ -290,11 +333,10 @@ def _answers_question(
         known |= terms(corpus.article_text(doc_id)).all
     known |= set().union(*(_header_terms(q) | terms(q.title).all for q in quotes))
     asked = _ATTRIBUTION.sub("", _META_ARTICLES.sub("", question))
-    numbers = terms(asked).numbers - known
+    numbers = _question_numbers(asked) - known
     if numbers:
         return f"the cited article does not have the question's {', '.join(sorted(numbers))}"
-    # demonyms ("American") describe rather than name; some places go by several names
-    names = named_terms(_ALIASED.sub("", re.sub(r"\b[A-Z][a-z]+(?:ian|ean|an|ese|ish)\b", "", asked)))
+    names = _names(asked)
     missing = []
     for term in {t for t in names if not t[0].isdigit()} - known:
         df, n = corpus.document_frequency(term)
@@ -305,12 +347,66 @@ def _answers_question(
     return ""
 
 
+_NAMED_NUMBER = re.compile(
+    r"(?<=[A-Za-z] )(?:One|Two|Three|Four|Five|Six|Seven|Eight|Nine|Ten|Twenty|Hundred|First|Second|Third)"
+    r"(?= [A-Z])|(?<=[A-Z][a-z] )(?:One|Two|Three|Four|Five|Six|Seven|Eight|Nine|Ten)\b"
+)
+
+
+def _names(question: str) -> frozenset[str]:
+    """Terms of the names a question brings. Demonyms ("American") describe rather than
+    name; some places go by several names; a number word inside a name ("the Six
+    Nations", "Formula One") is not a number."""
+    text = re.sub(r"\b[A-Z][a-z]+(?:ian|ean|an|ese|ish)\b", "", question)
+    return named_terms(_ALIASED.sub("", _NAMED_NUMBER.sub("", text)))
+
+
+def _question_numbers(question: str) -> frozenset[str]:
+    return terms(_NAMED_NUMBER.sub("", question)).numbers
+
+
+def _quote_instead(
+    tried: list[SourceSentence],
+    sources: list[SourceSentence],
+    question: str,
+    echo: frozenset[str],
+    common: frozenset[str],
+    corpus: CorpusView | None,
+) -> SourceSentence | None:
+    """The quote to answer with when the model drew on it but misstated it.
+
+    Among the quotes that supplied the sentence's words, the one sharing most of the
+    question's (non-common) words, if it names every name the question brings (an
+    actor such as "the EU" by any of its names) and answers the question by every
+    check of ``_answers_question``.
+    """
+    asked = _ATTRIBUTION.sub("", _META_ARTICLES.sub("", question))
+    names = {t for t in _names(asked) if not t[0].isdigit()} - common
+    best, best_key = None, (0, -1.0)
+    for quote in tried:
+        quote_terms = terms(quote.text).all | _header_terms(quote) | terms(quote.title).all
+        if looks_like_instruction(quote.text) or not names <= quote_terms | _MONTH_TERMS:
+            continue
+        if not actors_present(asked, f"{quote.title} {quote.text}"):
+            continue
+        key = (len(terms(quote.text).all & echo), quote.similarity)
+        if key[0] and key > best_key and not _answers_question([quote], sources, question, corpus):
+            best, best_key = quote, key
+    return best
+
+
+_MONTH_TERMS = terms(" ".join(calendar.month_name[1:])).all
+
+
 class CitationIndex:
     """Numbers quotes in order of first use; a quote cited twice keeps its number."""
 
     def __init__(self) -> None:
         self.citations: list[Citation] = []
         self._by_span: dict[tuple[str, int, int], int] = {}
+
+    def has(self, src: SourceSentence) -> bool:
+        return (src.doc_id, src.start, src.end) in self._by_span
 
     def number(self, src: SourceSentence) -> int:
         key = (src.doc_id, src.start, src.end)
@@ -364,13 +460,18 @@ def verify(
         if len([x for x in sentences if x.supported]) >= MAX_SENTENCES:
             sentences.append(AnswerSentence(text, False, reason="beyond the answer's length"))
             continue
-        quotes, coverage, reason = _support(text, sources, question_terms, common)
+        quotes, coverage, reason, tried = _support(text, sources, question_terms, common, question)
         if quotes:
             reason = _answers_question(quotes, sources, question, corpus)
             if reason:
                 quotes = []
         if not quotes:
             sentences.append(AnswerSentence(text, False, coverage=coverage, reason=reason))
+            if reason.startswith(MISSTATED):
+                quote = _quote_instead(tried, sources, question, question_terms - common, common, corpus)
+                if quote is not None and not index.has(quote):
+                    sentences[-1].reason += "; answered with the quote it drew on instead"
+                    sentences.append(AnswerSentence(quote.text, True, [index.number(quote)], 1.0, quoted=True))
             continue
         numbers = [index.number(q) for q in sorted(quotes, key=lambda s: (s.doc_id, s.start))]
         sentences.append(AnswerSentence(text, True, numbers, coverage))

@@ -200,21 +200,41 @@ def _support(
         return [], coverage, reason if subject <= question_terms else f"{MISSTATED}: {reason}", chosen
     if coverage < MIN_COVERAGE:
         return [], coverage, f"only {coverage:.0%} of its new words are in the sources", []
-    if len(echo) >= 2:
-        # Stitching guard: the quote that answers should also be where the question points.
-        def share(src: SourceSentence) -> float:
-            return len(source_terms[id(src)] & echo) / len(echo)
+    # What the question points at: the words the sentence echoes, or for a bare answer
+    # ("Alfonso Cuaron") the question's own words.
+    focus = echo if len(echo) >= 2 else question_terms - common
+    if len(focus) >= 2:
 
-        own = share(chosen[0])
-        # News names a person in the sentence after the one that says what they did ("... a
-        # Labour backbencher has said. Derek Wyatt said ..."): the sentence next to the
-        # quote may say what the question asks; it is then cited too.
-        beside = [src for src in sources if src not in chosen and _adjacent(src, chosen[0]) and share(src) >= 0.5]
-        if own < 0.5 and beside:
-            chosen.append(max(beside, key=share))
-        elif own < 0.5 and max(share(src) for src in sources) >= own + 0.34:
-            reason = f"{MISSTATED}: its answer and the question's words come from different sentences"
-            return [], coverage, reason, chosen
+        def held(srcs: list[SourceSentence]) -> frozenset[str]:
+            return frozenset().union(*(source_terms[id(src)] & focus for src in srcs))
+
+        own = held(chosen[:1])
+        # stitching: the answer and the question's words come from unrelated sentences
+        elsewhere = max(len(held([s])) for s in sources)
+        stitched = len(echo) >= 2 and len(own) < 0.5 * len(focus) and elsewhere >= len(own) + 0.34 * len(focus)
+        # or the quote is not about the question (the similarity check of _answers_question)
+        unlike = max(q.similarity for q in chosen) < max(s.similarity for s in sources) - SIMILARITY_GAP
+        if stitched or unlike:
+            # News names a person in the sentence after the one that says what they did ("...
+            # a Labour backbencher has said. Derek Wyatt said ..."): when the answer is a name,
+            # the quote's neighbours in the article may hold what the question asks; the fewest
+            # that do are cited with it.
+            near = sorted(
+                (s for s in sources if s not in chosen and _adjacent(s, chosen[0])),
+                key=lambda s: (len(held([s])), s.similarity),
+                reverse=True,
+            )
+            extra: list[SourceSentence] = []
+            if len(named_terms(stated) & new) >= 0.5 * len(new):  # the answer is who/what it is
+                for src in near:
+                    if len(held(chosen[:1] + extra)) >= 0.5 * len(focus):
+                        break
+                    extra.append(src)
+            if len(held(chosen[:1] + extra)) >= 0.5 * len(focus):
+                chosen += extra
+            elif stitched:
+                reason = f"{MISSTATED}: its answer and the question's words come from different sentences"
+                return [], coverage, reason, chosen
     if deictic := _refers_back(stated, question, question_terms):
         return [], coverage, f"{MISSTATED}: it says {deictic!r} instead of what they are", chosen
     return _polarity(chosen, sentence, coverage)

@@ -180,3 +180,38 @@ def test_the_sentence_before_a_named_person_is_cited_with_it():
     # the same name with the lede elsewhere in the article is two sentences stitched together
     apart = src(named, doc_id="mp", start=900, similarity=0.4)
     assert not supported(verify(answer, [first, apart, unrelated], question))
+
+
+def test_a_bare_name_is_backed_by_its_sentence_and_the_one_before():
+    before = "This third Harry Potter film brought a change of director that shines on DVD."
+    named = "Gone are the warm colours of the earlier films: Alfonso Cuaron brings in a bleak and cold feel."
+    first = src(before, doc_id="dvd", start=0, similarity=0.7)
+    second = src(named, doc_id="dvd", start=len(before) + 1, similarity=0.3)
+    deal = "The Mexican film-maker directed Harry Potter and the Prisoner of Azkaban."
+    other = src(deal, doc_id="deal", similarity=0.75)
+    question = "In the DVD review of the third Harry Potter film, which new director gave it a bleak, cold look?"
+    kept = supported(verify("Alfonso Cuaron", [first, second, other], question))
+    assert len(kept) == 1 and kept[0].citations == [1, 2]
+    # without the sentence before, the quote is not about what was asked (similarity 0.3 vs 0.75)
+    assert not supported(verify("Alfonso Cuaron", [second, other], question))
+
+
+def test_a_neighbour_does_not_make_an_unrelated_claim_about_the_question():
+    lede = 'Ukraine and European allies have denounced the Kremlin delegation as "low-level."'
+    claim = "Kyiv rejects these demands as surrender, and Russia insists on neutrality."
+    first = src(lede, doc_id="july", start=0, similarity=0.8)
+    second = src(claim, doc_id="july", start=len(lede) + 1, similarity=0.5)
+    question = "How did Ukraine and its European allies describe the Kremlin delegation?"
+    answer = "Kyiv rejects the demands as surrender, and Russia insists on neutrality."
+    assert not supported(verify(answer, [first, second], question))
+
+
+def test_a_quote_about_the_question_is_cited_alone():
+    before = "The firm is in the spotlight after buying IBM's PC division."
+    quote = "Lenovo's profit for the three months to December was HK$327m, less than 1% up."
+    first = src(before, doc_id="lenovo", start=0, similarity=0.5)
+    second = src(quote, doc_id="lenovo", start=len(before) + 1, similarity=0.7)
+    question = "What profit did Chinese PC maker Lenovo report for the three months to December?"
+    kept = supported(verify("HK$327m, less than 1% up.", [first, second], question))
+    assert len(kept) == 1 and kept[0].citations == [1] and kept[0].coverage == 1.0
+    assert verify("HK$327m, less than 1% up.", [first, second], question)[0].citations == [1]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from app.textmatch import STOPWORDS, terms
+from app.timewords import MONTHS, question_dates
 
 
 class Quoted(Protocol):
@@ -76,8 +77,7 @@ _OWNED = re.compile(
 _COORDINATED = re.compile(r"\b([A-Z][\w-]*)(?:'s|\u2019s)?\s+(?:and|or|&)\s+(?:its\s+|their\s+|the\s+)?$")
 # "the July talks", "Monday's attacks" say when, not whose
 _TIME_WORDS = (
-    {m.lower() for m in calendar.month_name if m}
-    | {m.lower() for m in calendar.month_abbr if m}
+    set(MONTHS)
     | {d.lower() for d in calendar.day_name}
     | {"spring", "summer", "autumn", "fall", "winter", "easter", "christmas", "overnight", "today", "yesterday"}
 )
@@ -165,14 +165,6 @@ def conflicting_owner(question: str, quotes: Iterable[Quoted]) -> str:
     return ""
 
 
-_MONTH_NAMES = "|".join(m for m in calendar.month_name if m) + "|" + "|".join(m for m in calendar.month_abbr if m)
-_DATE = re.compile(
-    rf"\b(?:(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<m1>{_MONTH_NAMES})\.?,?\s+(?P<y1>\d{{4}})"
-    rf"|(?P<m2>{_MONTH_NAMES})\.?\s+(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y2>\d{{4}}))\b",
-    re.I,
-)
-_MONTH_NUMBER = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
-_MONTH_NUMBER.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
 # The question asks what happened; an article published before can only have previewed it.
 _PAST_OUTCOME = re.compile(
     r"\b(outcome|result|results|happened|ended|end|concluded|agreed|decided|won|lost|achieved|produced|"
@@ -181,18 +173,6 @@ _PAST_OUTCOME = re.compile(
 )
 _FORWARD = re.compile(r"\b(scheduled|planned|expected|due|set to|will|upcoming|next|to be held|going to|plans?)\b",
                       re.I)  # fmt: skip
-
-
-def question_dates(question: str) -> list[dt.date]:
-    """Full dates ("July 23, 2025", "23 July 2025") in a question."""
-    days = []
-    for m in _DATE.finditer(question):
-        day, month, year = (m["d1"], m["m1"], m["y1"]) if m["d1"] else (m["d2"], m["m2"], m["y2"])
-        try:
-            days.append(dt.date(int(year), _MONTH_NUMBER[month.lower()], int(day)))
-        except ValueError:
-            continue
-    return days
 
 
 def after_publication(question: str, quotes: Iterable[Quoted]) -> str:

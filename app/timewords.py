@@ -20,17 +20,24 @@ _RECENT = re.compile(
     r"recent(ly)?|up to date|so far)\b",
     re.I,
 )
-_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
-_MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
+# month names and abbreviations, lowercased -> month number
+MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
+MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
+_ANY_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
+_FULL_DATE = re.compile(
+    rf"\b(?:(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<m1>{_ANY_MONTH})\.?,?\s+(?P<y1>\d{{4}})"
+    rf"|(?P<m2>{_ANY_MONTH})\.?\s+(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y2>\d{{4}}))\b",
+    re.I,
+)
 _MONTH_RE = re.compile(
     r"\b(?:in|during|of|from|since|by)\s+(?:early\s+|mid-?\s*|late\s+)?("
-    + "|".join(sorted((m for m in _MONTHS if len(m) > 3), key=len, reverse=True))
+    + "|".join(sorted((m for m in MONTHS if len(m) > 3), key=len, reverse=True))
     + r")(?:\s+(\d{4}))?\b",
     re.I,
 )
 _ARTICLE_MONTH_RE = re.compile(
     r"\b(?:the|an?)\s+("
-    + "|".join(sorted((m for m in _MONTHS if len(m) > 3), key=len, reverse=True))
+    + "|".join(sorted((m for m in MONTHS if len(m) > 3), key=len, reverse=True))
     + r")(?:\s+(\d{4}))?\s+(?:article|report|story|piece)\b",
     re.I,
 )
@@ -66,6 +73,18 @@ class TimeIntent:
         return f"{self.phrase!r} read as: the most recent articles" if self.prefer_recent else ""
 
 
+def question_dates(question: str) -> list[dt.date]:
+    """Full dates ("July 23, 2025", "23 July 2025") in a question."""
+    days = []
+    for m in _FULL_DATE.finditer(question):
+        day, month, year = (m["d1"], m["m1"], m["y1"]) if m["d1"] else (m["d2"], m["m2"], m["y2"])
+        try:
+            days.append(dt.date(int(year), MONTHS[month.lower()], int(day)))
+        except ValueError:
+            continue
+    return days
+
+
 def resolve(question: str, reference: dt.date | None) -> TimeIntent:
     """Time intent of a question; ``reference`` is the newest article date in the index."""
     if match := _RELATIVE.search(question):
@@ -80,7 +99,7 @@ def resolve(question: str, reference: dt.date | None) -> TimeIntent:
             return TimeIntent(True, start, reference, match.group(0))
         return TimeIntent(True, reference - dt.timedelta(days=days), reference, match.group(0))
     if match := (_ARTICLE_MONTH_RE.search(question) or _MONTH_RE.search(question)):
-        month = _MONTHS[match.group(1).lower()]
+        month = MONTHS[match.group(1).lower()]
         year = int(match.group(2)) if match.group(2) else (reference.year if reference else None)
         if year is not None:
             last = calendar.monthrange(year, month)[1]

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from app.citations import verify
-from app.constraints import actors_present, after_publication, conflicting_owner, missing_qualifier, question_dates
+from app.constraints import actors_present, after_publication, conflicting_owner, missing_qualifier
 from app.context import SourceSentence, named_terms
+from app.timewords import question_dates
 
 APRIL = "2025-04-22"
 JULY = "2025-07-22"

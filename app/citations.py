@@ -352,7 +352,7 @@ def _answers_question(
     for doc_id in {q.doc_id for q in quotes}:
         known |= terms(corpus.article_text(doc_id)).all
     known |= set().union(*(_header_terms(q) | terms(q.title).all for q in quotes))
-    asked = _ATTRIBUTION.sub("", _META_ARTICLES.sub("", question))
+    asked = _asked(question)
     numbers = _question_numbers(asked) - known
     if numbers:
         return f"the cited article does not have the question's {', '.join(sorted(numbers))}"
@@ -373,6 +373,12 @@ _NAMED_NUMBER = re.compile(
 )
 
 
+def _asked(question: str) -> str:
+    """The question without its attribution ("according to the July article") and its
+    talk of articles ("in both articles"): what it asks of the world."""
+    return _ATTRIBUTION.sub("", _META_ARTICLES.sub("", question))
+
+
 def _names(question: str) -> frozenset[str]:
     """Terms of the names a question brings. Demonyms ("American") describe rather than
     name; some places go by several names; a number word inside a name ("the Six
@@ -389,7 +395,6 @@ def _quote_instead(
     tried: list[SourceSentence],
     sources: list[SourceSentence],
     question: str,
-    echo: frozenset[str],
     common: frozenset[str],
     corpus: CorpusView | None,
 ) -> SourceSentence | None:
@@ -400,7 +405,8 @@ def _quote_instead(
     actor such as "the EU" by any of its names) and answers the question by every
     check of ``_answers_question``.
     """
-    asked = _ATTRIBUTION.sub("", _META_ARTICLES.sub("", question))
+    asked = _asked(question)
+    echo = terms(question).all - common
     names = {t for t in _names(asked) if not t[0].isdigit()} - common
     best, best_key = None, (0, -1.0)
     for quote in tried:
@@ -488,7 +494,7 @@ def verify(
         if not quotes:
             sentences.append(AnswerSentence(text, False, coverage=coverage, reason=reason))
             if reason.startswith(MISSTATED):
-                quote = _quote_instead(tried, sources, question, question_terms - common, common, corpus)
+                quote = _quote_instead(tried, sources, question, common, corpus)
                 if quote is not None and not index.has(quote):
                     sentences[-1].reason += "; answered with the quote it drew on instead"
                     sentences.append(AnswerSentence(quote.text, True, [index.number(quote)], 1.0, quoted=True))

@@ -29,6 +29,15 @@ def src(text: str, published: str = JULY, doc_id: str = "july", start: int = 0, 
     )
 
 
+def consecutive(doc_id: str, *sentences: tuple[str, float]):
+    """Sentences that follow each other in one article, each with its similarity."""
+    out, start = [], 0
+    for text, similarity in sentences:
+        out.append(src(text, doc_id=doc_id, start=start, similarity=similarity))
+        start += len(text) + 1
+    return out
+
+
 def supported(sentences):
     return [s for s in sentences if s.supported]
 
@@ -171,8 +180,7 @@ def test_number_word_inside_a_name_is_not_a_number_the_article_must_have():
 def test_the_sentence_before_a_named_person_is_cited_with_it():
     lede = "The Conservatives ran a smarter election campaign, a Labour backbencher has said."
     named = "Derek Wyatt said having a five month campaign turned off voters."
-    first = src(lede, doc_id="mp", start=0, similarity=0.8)
-    second = src(named, doc_id="mp", start=len(lede) + 1, similarity=0.4)
+    first, second = consecutive("mp", (lede, 0.8), (named, 0.4))
     unrelated = src("Labour said the economy was at the heart of the campaign.", doc_id="mp", start=400)
     question = "Which Labour backbencher said the Conservatives ran a smarter election campaign?"
     answer = "Derek Wyatt said the Conservatives ran a smarter election campaign."
@@ -186,8 +194,7 @@ def test_the_sentence_before_a_named_person_is_cited_with_it():
 def test_a_bare_name_is_backed_by_its_sentence_and_the_one_before():
     before = "This third Harry Potter film brought a change of director that shines on DVD."
     named = "Gone are the warm colours of the earlier films: Alfonso Cuaron brings in a bleak and cold feel."
-    first = src(before, doc_id="dvd", start=0, similarity=0.7)
-    second = src(named, doc_id="dvd", start=len(before) + 1, similarity=0.3)
+    first, second = consecutive("dvd", (before, 0.7), (named, 0.3))
     deal = "The Mexican film-maker directed Harry Potter and the Prisoner of Azkaban."
     other = src(deal, doc_id="deal", similarity=0.75)
     question = "In the DVD review of the third Harry Potter film, which new director gave it a bleak, cold look?"
@@ -200,8 +207,7 @@ def test_a_bare_name_is_backed_by_its_sentence_and_the_one_before():
 def test_a_neighbour_does_not_make_an_unrelated_claim_about_the_question():
     lede = 'Ukraine and European allies have denounced the Kremlin delegation as "low-level."'
     claim = "Kyiv rejects these demands as surrender, and Russia insists on neutrality."
-    first = src(lede, doc_id="july", start=0, similarity=0.8)
-    second = src(claim, doc_id="july", start=len(lede) + 1, similarity=0.5)
+    first, second = consecutive("july", (lede, 0.8), (claim, 0.5))
     question = "How did Ukraine and its European allies describe the Kremlin delegation?"
     answer = "Kyiv rejects the demands as surrender, and Russia insists on neutrality."
     assert not supported(verify(answer, [first, second], question))
@@ -210,8 +216,7 @@ def test_a_neighbour_does_not_make_an_unrelated_claim_about_the_question():
 def test_a_quote_about_the_question_is_cited_alone():
     before = "The firm is in the spotlight after buying IBM's PC division."
     quote = "Lenovo's profit for the three months to December was HK$327m, less than 1% up."
-    first = src(before, doc_id="lenovo", start=0, similarity=0.5)
-    second = src(quote, doc_id="lenovo", start=len(before) + 1, similarity=0.7)
+    first, second = consecutive("lenovo", (before, 0.5), (quote, 0.7))
     question = "What profit did Chinese PC maker Lenovo report for the three months to December?"
     kept = supported(verify("HK$327m, less than 1% up.", [first, second], question))
     assert len(kept) == 1 and kept[0].citations == [1] and kept[0].coverage == 1.0

@@ -14,15 +14,25 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Nothing in the product may call out: no hub downloads, no telemetry. These are set
-# before any of the libraries that read them is imported (app/__init__.py imports us).
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Nothing in the product may call out: no hub downloads, no telemetry.
+OFFLINE_ENVIRONMENT = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "ANONYMIZED_TELEMETRY": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+def offline_environment() -> None:
+    """Switch off hub downloads and telemetry for this process and its children. Called
+    by the entry points (CLI ``main``, the wiring) before anything imports the libraries
+    that read these variables; a value already set by the user is kept."""
+    for key, value in OFFLINE_ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
+
 
 LLMBackend = Literal["llamacpp", "openai", "ollama", "fake"]
 
@@ -79,6 +89,9 @@ class Settings(BaseSettings):
         "Unknown outlet", description="Outlet recorded for articles whose file does not name one."
     )
     max_file_mb: float = Field(10.0, gt=0, description="Corpus files larger than this are skipped with a message.")
+    ingest_batch_chunks: int = Field(
+        256, ge=1, le=100_000, description="Chunks per embed-and-write round (a killed ingest resumes from the last)."
+    )
 
     # --- retrieval --------------------------------------------------------------
     retrieval_k: int = Field(6, ge=1, le=50, description="Chunks retrieved for a question.")
@@ -89,15 +102,70 @@ class Settings(BaseSettings):
     dense_weight: float = Field(0.5, ge=0, description="Weight of the dense arm in reciprocal rank fusion.")
     lexical_weight: float = Field(1.0, ge=0, description="Weight of the BM25 arm in reciprocal rank fusion.")
     rrf_k: int = Field(10, ge=1, description="Rank offset k of reciprocal rank fusion (1/(k+rank)).")
+    retrieval_refresh_s: float = Field(
+        1.0, ge=0, description="Seconds between checks for a changed index (new articles appear within this)."
+    )
+    common_term_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="A term in at least this share of chunks is common: it does not tie a quote to a question.",
+    )
 
-    # --- answering ----------------------------------------------------------------
+    # --- context selection ------------------------------------------------------------
     context_tokens: int = Field(
         260, ge=50, le=6000, description="Token budget of the article excerpts given to the LLM."
     )
     context_sentences: int = Field(
         3, ge=1, le=40, description="Most article sentences given to the LLM (the best-matching ones)."
     )
+    context_dense_weight: float = Field(
+        1.0, ge=0, description="Sentence score: weight of the sentence's embedding similarity to the question."
+    )
+    context_rank_weight: float = Field(
+        0.25, ge=0, description="Sentence score: weight of 1/(1+rank) of the chunk the sentence comes from."
+    )
+    context_answer_type_bonus: float = Field(
+        0.3,
+        ge=0,
+        description="Sentence score: bonus when it holds what is asked for (a number for how many, a name for who).",
+    )
+    context_window_bonus: float = Field(
+        0.15, ge=0, description="Sentence score: bonus when its article is in the question's time window."
+    )
+    context_recent_bonus: float = Field(
+        0.1, ge=0, description="Sentence score: bonus for the newest article when the question asks for the latest."
+    )
+    context_date_group_score: float = Field(
+        0.75,
+        ge=0,
+        le=1,
+        description="An article of another date gets its own answer when its best sentence scores "
+        "this share of the best.",
+    )
+    context_date_group_similarity: float = Field(
+        0.2,
+        ge=0,
+        le=2,
+        description="... and its best similarity is at most this far below the best.",
+    )
+
+    # --- answering ----------------------------------------------------------------
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused with a message.")
+    history_turns: int = Field(2, ge=0, le=50, description="Earlier turns a follow-up question is rewritten from.")
+    max_request_turns: int = Field(
+        20, ge=0, le=1000, description="Most earlier turns an API request may carry (longer requests are refused)."
+    )
+    stream_min_coverage: float = Field(
+        0.6,
+        ge=0,
+        le=1,
+        description="A streamed draft sentence with a word the context lacks is shown only if this "
+        "share of its terms is in the context.",
+    )
+    stream_lead_words: int = Field(
+        4, ge=0, description="Words of a draft sentence held back before it starts to stream."
+    )
 
     # --- LLM ------------------------------------------------------------------------
     llm_backend: LLMBackend = Field("llamacpp", description="llamacpp (local GGUF), openai, ollama, or fake.")
@@ -157,13 +225,42 @@ class Settings(BaseSettings):
         return bool(self.chroma_host)
 
 
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "Paths and index": ("corpus_dir", "index_dir", "collection", "chroma_host", "chroma_port", "chroma_ssl"),
+    "Embeddings": ("embedding_model", "embedding_model_path", "embedding_batch_size", "embedding_device"),
+    "Chunking and ingest": (
+        "tokenizer", "chunk_tokens", "chunk_overlap_tokens", "default_outlet", "max_file_mb", "ingest_batch_chunks",
+    ),
+    "Retrieval": (
+        "retrieval_k", "retrieval_candidates", "retrieval_mode", "dense_weight", "lexical_weight", "rrf_k",
+        "retrieval_refresh_s", "common_term_share",
+    ),
+    "Context selection": (
+        "context_tokens", "context_sentences", "context_dense_weight", "context_rank_weight",
+        "context_answer_type_bonus", "context_window_bonus", "context_recent_bonus", "context_date_group_score",
+        "context_date_group_similarity",
+    ),
+    "Answering": (
+        "max_question_chars", "history_turns", "max_request_turns", "stream_min_coverage", "stream_lead_words",
+    ),
+    "LLM": (
+        "llm_backend", "llm_model", "llm_model_path", "model_cache_dir", "llm_threads", "llm_context_window",
+        "llm_max_tokens", "llm_temperature", "llm_timeout_s", "openai_base_url", "openai_api_key", "ollama_base_url",
+    ),
+}  # fmt: skip
+
+
 def settings_table() -> str:
-    """The configuration table of the README, generated from the fields above."""
-    rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
-    for name, info in Settings.model_fields.items():
-        default = info.get_default(call_default_factory=True)
-        if isinstance(default, Path) and str(default).startswith(str(Path.home())):
-            default = "~" + str(default)[len(str(Path.home())) :]
-        shown = "(unset)" if default is None else f"`{default}`"
-        rows.append(f"| `NEWSRAG_{name.upper()}` | {shown} | {info.description} |")
-    return "\n".join(rows)
+    """The configuration tables of the README, one per section, generated from the fields."""
+    out = []
+    for title, names in SECTIONS.items():
+        rows = [f"**{title}**", "", "| Variable | Default | Meaning |", "|---|---|---|"]
+        for name in names:
+            info = Settings.model_fields[name]
+            default = info.get_default(call_default_factory=True)
+            if isinstance(default, Path) and str(default).startswith(str(Path.home())):
+                default = "~" + str(default)[len(str(Path.home())) :]
+            shown = "(unset)" if default is None else f"`{default}`"
+            rows.append(f"| `NEWSRAG_{name.upper()}` | {shown} | {info.description} |")
+        out.append("\n".join(rows))
+    return "\n\n".join(out)

@@ -37,3 +37,7 @@ class BackendError(NewsragError):
 
 class BadQuestionError(NewsragError):
     """The question cannot be answered as asked (empty, too long, not text)."""
+
+
+class IndexBusyError(NewsragError):
+    """Another process is writing this index."""

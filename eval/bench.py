@@ -149,8 +149,8 @@ def make_settings(corpus: Path, index_dir: Path):
 
 def ingest_texts_in_order(store, corpus: Path, settings) -> list[str]:
     """The texts ingest embedded, in its order: documents in discovery order, chunks in order."""
-    from app.corpus import discover
-    from app.ingest import embed_text_for
+    from app.corpus.discover import discover
+    from app.services.ingest import embed_text_for
 
     order = {u.doc_id: i for i, u in enumerate(discover(corpus, int(settings.max_file_mb * 1_000_000)).units)}
     got = store.get_all(store.chunks, include=["documents", "metadatas"])
@@ -205,9 +205,9 @@ class InterleavedRawEncode:
 
 
 def bench_ingest(corpus: Path, work: Path, reingest_runs: int = 3) -> dict:
-    from app.embeddings import make_embedder
-    from app.ingest import EMBED_BATCH, ingest
-    from app.store import VectorStore
+    from app.index.embeddings import make_embedder
+    from app.index.store import VectorStore
+    from app.services.ingest import ingest
 
     settings = make_settings(corpus, work / "ingest-index")
     embedder = make_embedder(settings)
@@ -243,7 +243,7 @@ def bench_ingest(corpus: Path, work: Path, reingest_runs: int = 3) -> dict:
             "corpus": str(corpus),
             "embedding_model": settings.embedding_model,
             "embedding_batch_size": settings.embedding_batch_size,
-            "ingest_batch": EMBED_BATCH,
+            "ingest_batch": settings.ingest_batch_chunks,
             "embedder_load_s": _r(model_load_s, 2),
             "docs": report.docs_seen,
             "docs_added": report.docs_added,
@@ -286,7 +286,7 @@ class ScaledIndex:
     """
 
     def __init__(self, source_store, settings, embedder, first_docs: list[str], seed: int):
-        from app.store import VectorStore, expected_manifest
+        from app.index.store import VectorStore, expected_manifest
 
         self.settings = settings
         self.store = VectorStore(settings).open(create=True)
@@ -316,7 +316,7 @@ class ScaledIndex:
 
     def grow_to(self, target: int) -> int:
         """Add whole articles until at least ``target`` chunks are indexed; the size."""
-        from app.ingest import _MAX_WRITE
+        from app.index.store import _MAX_WRITE
 
         chunk_rows: list[tuple] = []
         art_rows: list[tuple] = []
@@ -389,7 +389,7 @@ def bench_size(scaled: ScaledIndex, embedder, queries, warmup, gold_by_question)
     """Our retriever and the LangChain baseline on the same index and queries, interleaved."""
     from langchain_chroma import Chroma
 
-    from app.retrieval import HybridRetriever
+    from app.index.retrieval import HybridRetriever
 
     settings = scaled.settings
     t = time.perf_counter()
@@ -528,12 +528,12 @@ def _server_available() -> bool:
     import importlib.util
 
     try:
-        from app.cli import build_parser
+        from app.adapters.cli import build_parser
 
         build_parser().parse_args(["serve", "--port", "1"])
     except (ImportError, SystemExit):
         return False
-    return importlib.util.find_spec("app.server") is not None
+    return importlib.util.find_spec("app.adapters.server") is not None
 
 
 def _tail(path: Path, n: int = 2000) -> str:
@@ -569,7 +569,7 @@ def run_with_server(index_dir: Path, corpus: Path, questions: list[str], work: P
     """Start ``python -m app serve``, wait for /api/health, ask over /api/ask, read the RSS."""
     import httpx
 
-    from app.server import free_port
+    from app.adapters.server import free_port
 
     port = free_port()
     log_path = work / "server.log"
@@ -707,11 +707,11 @@ ANSWER_STAGES = [
 
 
 def bench_answers(seed_corpus: Path, gold_path: Path, n: int, work: Path, seed: int, timeout: float) -> dict:
-    from app.ingest import ingest
+    from app.services.ingest import ingest
 
     settings = make_settings(seed_corpus, work / "seed-index")
     if settings.llm_backend == "llamacpp" and settings.llm_model_path is None:
-        from app.models import ensure_model
+        from app.llm.models import ensure_model
 
         log("checking the cached LLM ...")
         ensure_model(settings.llm_model, settings.model_cache_dir)  # cached before the cold start is timed

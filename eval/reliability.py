@@ -176,7 +176,7 @@ class ServedApp:
     """``python -m app serve`` in a child process on 127.0.0.1, stopped by pid on exit."""
 
     def __init__(self, index_dir: Path, env: dict[str, str], log_path: Path, start_timeout: float = 300.0):
-        from app.server import free_port
+        from app.adapters.server import free_port
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -226,7 +226,7 @@ def write_md(corpus: Path, rel: str, title: str, outlet: str, published: str, bo
 
 
 def ingest_in_process(settings, corpus: Path):
-    from app.ingest import ingest
+    from app.services.ingest import ingest
 
     return ingest(settings, corpus, progress=False)
 
@@ -425,12 +425,8 @@ class RealService:
     by the real local model (``llm_backend`` may be overridden, e.g. for a dry run)."""
 
     def __init__(self, work: Path, llm_backend: str | None = None):
-        from app.chain import AnswerService
         from app.config import Settings
-        from app.embeddings import make_embedder
-        from app.llm import make_chat_model
-        from app.retrieval import HybridRetriever
-        from app.server import warm_up
+        from app.wiring import build_services
 
         started = time.perf_counter()
         corpus = build_hostile_corpus(work / "hostile-corpus")
@@ -443,18 +439,18 @@ class RealService:
             **overrides,
         )
         self.report = ingest_in_process(self.settings, corpus)
-        embedder = make_embedder(self.settings)
-        retriever = HybridRetriever(self.settings, embedder).load()
-        self.service = AnswerService(self.settings, retriever, make_chat_model(self.settings))
-        warm_up(self.service)
+        self.services = build_services(self.settings)
+        self.service = self.services.answers
+        self.services.warm_up()
         self.setup_s = time.perf_counter() - started
-        log(f"real service ready in {self.setup_s:.0f} s ({self.service.model_name}, {retriever.size} chunks)")
+        chunks = self.services.articles.counts()[1]
+        log(f"real service ready in {self.setup_s:.0f} s ({self.service.model_name}, {chunks} chunks)")
 
 
 def ask_streamed(service, question: str, history: list | None = None) -> dict:
     """Ask through ``AnswerService.stream`` as the UI and the API do: the text users see
     while it streams (``shown``) and the final verified answer."""
-    from app.chain import Final, Token
+    from app.services.answer import Final, Token
 
     shown: list[str] = []
     final = None
@@ -569,7 +565,7 @@ HOSTILE_QUESTIONS = [
 def leak_markers() -> list[str]:
     """Pieces of the system prompt and of the worked examples that must never reach a user:
     every 5-word run of the system prompt, and the examples' names, places and answers."""
-    from app.chain import EXAMPLES, SYSTEM_PROMPT
+    from app.services.prompt import EXAMPLES, SYSTEM_PROMPT
 
     words = re.findall(r"[\w']+", SYSTEM_PROMPT.lower())
     markers = {" ".join(words[i : i + 5]) for i in range(len(words) - 4)}
@@ -824,7 +820,7 @@ def _snapshot_code(index_dir: Path) -> str:
 def index_snapshot(index_dir: Path) -> dict:
     """Articles of an index with their content hash and chunk ids (read in its own process)."""
     from app.config import Settings
-    from app.store import VectorStore
+    from app.index.store import VectorStore
 
     store = VectorStore(Settings(index_dir=index_dir, chroma_host=None)).open()
     chunks = store.get_all(store.chunks, include=["metadatas"])
@@ -910,10 +906,10 @@ def bad_corpus(work: Path, embedding_model: str) -> tuple[list[dict], dict]:
 
 
 def case_bad_input(service, work: Path, embedding_model: str = "hashing") -> dict:
-    from app.server import ServerThread, create_app
+    from app.adapters.server import ServerThread, create_app
 
     rows: list[dict] = []
-    with ServerThread(create_app(service.service)) as url:
+    with ServerThread(create_app(service.services)) as url:
         rows += bad_questions_api(url)
         rows += bad_questions_ui(url)
     corpus_rows, consistency = bad_corpus(work, embedding_model)
@@ -955,7 +951,7 @@ LOAD_QUESTIONS = [
 
 
 def _delayed_fake_model(delay: float):
-    from app.llm import FakeChatModel
+    from app.testing.fakes import FakeChatModel
 
     class DelayedFakeChatModel(FakeChatModel):
         """The extractive fake LLM, slowed down to a real model's pace."""
@@ -1102,18 +1098,16 @@ def case_load(work: Path, full: bool, sessions: int | None = None, duration_s: f
             stats["model"] = "real (python -m app serve)"
             stats["cold_start_s"] = _r(app.ready_s, 1)
     else:  # CI: the app in-process with the fake model slowed down to queue like a real one
-        from app.chain import AnswerService
+        from app.adapters.server import ServerThread, create_app
         from app.config import Settings
-        from app.embeddings import HashingEmbedder
-        from app.retrieval import HybridRetriever
-        from app.server import ServerThread, create_app
+        from app.testing.fakes import HashingEmbedder
+        from app.wiring import build_services
 
         settings = Settings(corpus_dir=SEED_CORPUS, index_dir=work / "load-index-fake", embedding_model="hashing",
                             chroma_host=None, llm_backend="fake")  # fmt: skip
         ingest_in_process(settings, SEED_CORPUS)
-        retriever = HybridRetriever(settings, HashingEmbedder()).load()
-        service = AnswerService(settings, retriever, _delayed_fake_model(FAKE_DELAY_S))
-        with ServerThread(create_app(service)) as url:
+        services = build_services(settings, llm=_delayed_fake_model(FAKE_DELAY_S), embedder=HashingEmbedder())
+        with ServerThread(create_app(services)) as url:
             log(f"load: {sessions} sessions for {duration_s:.0f} s (fake model, {FAKE_DELAY_S} s per answer)")
             stats = run_sessions(url, sessions, duration_s, answer_timeout_s=120)
             stats["model"] = f"fake, {FAKE_DELAY_S} s per answer (in-process app)"
@@ -1162,10 +1156,11 @@ def bbc_subset(dest: Path, n: int, seed: int) -> Path:
 def expected_index(corpus: Path, settings) -> dict:
     """What a clean ingest of ``corpus`` holds, computed without embedding: the chunk ids
     (content-derived) of every article, and its content hash."""
-    from app.chunking import chunk_text
-    from app.corpus import discover, load_article
+    from app.corpus.discover import discover
+    from app.corpus.readers import load_article
     from app.errors import CorpusError
-    from app.ingest import chunk_id
+    from app.index.records import chunk_id
+    from app.text.chunking import chunk_text
 
     found = discover(corpus, int(settings.max_file_mb * 1_000_000))
     docs: dict[str, dict] = {}
@@ -1188,7 +1183,7 @@ def index_audit(index_dir: Path, expected_path: Path | None = None, vectors: boo
     a clean ingest. With ``vectors``, every chunk is looked up in the vector (HNSW) index by
     its own embedding: a chunk that SQLite holds but the vector index lost is found here."""
     from app.config import Settings
-    from app.store import VectorStore
+    from app.index.store import VectorStore
 
     store = VectorStore(Settings(index_dir=index_dir, chroma_host=None)).open()
     chunks = store.get_all(store.chunks, include=["metadatas"])
@@ -1253,8 +1248,8 @@ def _audit_code(index_dir: Path, expected: Path | None = None, vectors: bool = F
 def gold_retrieval(index_dir: Path, docs: set[str], k: int = 5) -> dict:
     """BBC gold questions whose articles are indexed: is their evidence in the top k?"""
     from app.config import Settings
-    from app.embeddings import make_embedder
-    from app.retrieval import HybridRetriever
+    from app.index.embeddings import make_embedder
+    from app.index.retrieval import HybridRetriever
 
     settings = Settings(index_dir=index_dir, chroma_host=None, embedding_model="all-MiniLM-L6-v2")
     retriever = HybridRetriever(settings, make_embedder(settings)).load()
@@ -1484,10 +1479,10 @@ def _canonical(name: str) -> str:
 def tampered_model_checks(work: Path) -> list[dict]:
     """A cached model file whose bytes differ from the pinned sha256 is refused before load:
     through ensure_model, through the chat-model factory, and through the CLI."""
-    from app import models
     from app.config import Settings
     from app.errors import ModelError
-    from app.llm import make_chat_model
+    from app.llm import models
+    from app.llm.backends import make_chat_model
 
     rows = []
     cache = work / "model-cache"

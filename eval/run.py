@@ -18,8 +18,8 @@ from pathlib import Path
 
 from app.config import Settings
 from app.errors import NewsragError
-from app.ingest import ingest
-from app.retrieval import Filters
+from app.domain import Filters
+from app.services.ingest import ingest
 from eval.gold import GoldItem, load_gold
 from eval.report import print_table, write_markdown, write_plot
 from eval.scoring import aggregate, score_item
@@ -60,7 +60,7 @@ def run_items(service, items: list[GoldItem], out_dir: Path, progress: bool = Tr
 
 
 def _service(settings: Settings):
-    from app.services import build_answer_service
+    from app.wiring import build_answer_service
 
     return build_answer_service(settings)
 

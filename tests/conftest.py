@@ -62,7 +62,7 @@ def write_article(
 @pytest.fixture(scope="session")
 def bbc_index(tmp_path_factory):
     """The whole BBC benchmark ingested once per test session with the real model."""
-    from app.ingest import ingest
+    from app.services.ingest import ingest
 
     if not BBC.is_dir():
         pytest.skip(f"{BBC} is not here (CI has ../shared beside the repo)")

@@ -11,12 +11,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app.chain import AnswerService
-from app.embeddings import HashingEmbedder
-from app.ingest import ingest
-from app.llm import FakeChatModel
-from app.retrieval import HybridRetriever
-from app.server import ServerThread, create_app
+from app.adapters.server import ServerThread, create_app
+from app.services.ingest import ingest
+from app.testing.fakes import FakeChatModel, HashingEmbedder
+from app.wiring import build_services
 from tests.conftest import SEED_CORPUS, make_settings, write_article
 
 LONDON = (
@@ -29,19 +27,24 @@ QUESTION = "Where are the talks involving European officials set to continue?"
 
 
 @pytest.fixture
-def service(settings):
+def services(settings):
     corpus = settings.corpus_dir
     write_article(corpus, "april/talks.md", "Talks to continue", LONDON, outlet="Wire A", published="2025-04-22")
     write_article(corpus, "april/swap.md", "Prisoner swap", APRIL, outlet="Wire A", published="2025-04-22")
     write_article(corpus, "july/swap.md", "Prisoner deal", JULY, outlet="Wire B", published="2025-07-22")
     ingest(settings, corpus, progress=False)
-    return AnswerService(settings, HybridRetriever(settings, HashingEmbedder()).load(), FakeChatModel())
+    return build_services(settings, llm=FakeChatModel(), embedder=HashingEmbedder())
 
 
 @pytest.fixture
-def client(service):
+def service(services):
+    return services.answers
+
+
+@pytest.fixture
+def client(services):
     # raise_server_exceptions=False: the client sees what a browser would (no exception re-raised)
-    with TestClient(create_app(service), raise_server_exceptions=False) as c:
+    with TestClient(create_app(services), raise_server_exceptions=False, client=("127.0.0.1", 50000)) as c:
         yield c
 
 
@@ -210,12 +213,13 @@ def test_health_reports_index_and_model(client, service):
     assert data["model"] == {"backend": service.settings.llm_backend, "name": "fake", "ready": True}
 
 
-def test_health_is_503_when_the_model_file_is_missing(client, service):
+def test_health_is_503_when_the_model_file_is_missing(services, settings):
     class MissingModel(FakeChatModel):
         model_path: str = "/nonexistent/model.gguf"
 
-    service.llm = MissingModel()
-    response = client.get("/api/health")
+    missing = build_services(settings, llm=MissingModel(), embedder=HashingEmbedder())
+    with TestClient(create_app(missing, ui=False), client=("127.0.0.1", 50000)) as c:
+        response = c.get("/api/health")
     assert response.status_code == 503
     assert response.json()["ready"] is False and response.json()["model"]["ready"] is False
 
@@ -240,14 +244,13 @@ def test_ui_is_served_beside_the_api(client):
 @pytest.mark.llm
 def test_real_parts_behind_a_real_server(tmp_path):
     """all-MiniLM-L6-v2, persistent Chroma and the local llama.cpp model, over HTTP on 127.0.0.1."""
-    from app.services import build_answer_service
-
     settings = make_settings(
         tmp_path, corpus_dir=SEED_CORPUS, embedding_model="all-MiniLM-L6-v2", llm_backend="llamacpp"
     )
     ingest(settings, SEED_CORPUS, progress=False)
-    service = build_answer_service(settings)
-    with ServerThread(create_app(service)) as url, httpx.Client(base_url=url, timeout=120) as http:
+    services = build_services(settings)
+    service = services.answers
+    with ServerThread(create_app(services)) as url, httpx.Client(base_url=url, timeout=120) as http:
         health = http.get("/api/health").json()
         assert health["ready"] and health["model"]["backend"] == "llamacpp" and health["index"]["articles"] == 2
         question = "Where are talks involving Ukrainian, U.S. and European officials set to continue?"

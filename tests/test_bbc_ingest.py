@@ -2,8 +2,8 @@
 
 import pytest
 
-from app.ingest import ingest
-from app.store import VectorStore
+from app.index.store import VectorStore
+from app.services.ingest import ingest
 
 pytestmark = pytest.mark.slow
 

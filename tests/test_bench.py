@@ -77,7 +77,7 @@ def test_scaled_copies_are_searchable_and_distinct(tmp_path, monkeypatch):
     """Copies get new chunk ids and doc_ids, and article records, so the retriever sees all of them."""
     monkeypatch.setenv("NEWSRAG_EMBEDDING_MODEL", "hashing")
     monkeypatch.delenv("NEWSRAG_CHROMA_HOST", raising=False)
-    from app.retrieval import HybridRetriever
+    from app.index.retrieval import HybridRetriever
 
     ingested = bench.bench_ingest(SEED_CORPUS, tmp_path)
     base = ingested["figures"]["chunks"]

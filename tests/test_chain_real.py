@@ -3,8 +3,8 @@ default local LLM (llama.cpp, the cached GGUF checked against its sha256)."""
 
 import pytest
 
-from app.ingest import ingest
-from app.services import build_answer_service
+from app.services.ingest import ingest
+from app.wiring import build_answer_service
 from eval.gold import contains
 from tests.conftest import SEED_CORPUS, make_settings
 
@@ -22,9 +22,9 @@ def real_service(tmp_path_factory):
 def assert_valid_citations(service, answer):
     assert answer.citations, answer.as_dict()
     for c in answer.citations:
-        article = service.retriever.article(c.doc_id)
-        assert article.text[c.start : c.end] == c.quote
-        assert c.outlet and c.published and c.title
+        article = service.retriever.article(c.quote.doc_id)
+        assert article.text[c.quote.start : c.quote.end] == c.quote.text
+        assert c.quote.outlet and c.quote.published and c.quote.title
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from app.citations import verify
-from app.constraints import actors_present, after_publication, conflicting_owner, missing_qualifier
-from app.context import SourceSentence, named_terms
-from app.timewords import question_dates
+from app.text.names import named_terms
+from app.text.timewords import question_dates
+from app.verify.citations import verify
+from app.verify.constraints import actors_present, after_publication, conflicting_owner, missing_qualifier
+from app.verify.context import SourceSentence
 
 APRIL = "2025-04-22"
 JULY = "2025-07-22"

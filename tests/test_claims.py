@@ -8,11 +8,13 @@ import json
 
 import pytest
 
-from app.claims import ClaimChecker, ClaimReport, analyse, judge
-from app.embeddings import HashingEmbedder
+from app.domain import Filters
 from app.errors import BadQuestionError
-from app.ingest import ingest
-from app.retrieval import Filters, HybridRetriever
+from app.index.retrieval import HybridRetriever
+from app.services.claims import ClaimChecker, ClaimReport
+from app.services.ingest import ingest
+from app.testing.fakes import HashingEmbedder
+from app.verify.claims import analyse, judge
 from tests.conftest import SEED_CORPUS, make_settings, write_article
 
 APRIL = "A recent exchange saw more than 500 prisoners returned. The swap took place at the border crossing."
@@ -46,10 +48,11 @@ def passages(report: ClaimReport):
 def check_quotes(checker: ClaimChecker, report: ClaimReport) -> None:
     """Every passage quotes the cleaned article exactly, with its title, outlet and date."""
     for p in passages(report):
-        article = checker.retriever.article(p.doc_id)
-        assert article.text[p.start : p.end] == p.quote
-        assert p.title and p.outlet and p.published
-        assert p.one_line() == f'"{p.quote}" ({p.title}, {p.outlet}, {p.one_line().rsplit(", ", 1)[1]}'
+        article = checker.retriever.article(p.quote.doc_id)
+        assert article.text[p.quote.start : p.quote.end] == p.quote.text
+        assert p.quote.title and p.quote.outlet and p.quote.published
+        day = {"2025-04-22": "22 April 2025", "2025-07-22": "22 July 2025", "2025-05-16": "16 May 2025"}[p.quote.published]
+        assert p.one_line() == f'"{p.quote.text}" ({p.quote.title}, {p.quote.outlet}, {day})'
 
 
 def test_claim_in_an_article_is_supported(checker):
@@ -57,8 +60,8 @@ def test_claim_in_an_article_is_supported(checker):
     assert report.verdict == "supported", report.as_dict()
     assert report.summary.startswith("Supported: 1 passage says so (Wire A, 22 April 2025)")
     [top] = report.supporting
-    assert top.quote == "A recent exchange saw more than 500 prisoners returned."
-    assert (top.outlet, top.published) == ("Wire A", "2025-04-22")
+    assert top.quote.text == "A recent exchange saw more than 500 prisoners returned."
+    assert (top.quote.outlet, top.quote.published) == ("Wire A", "2025-04-22")
     assert not report.contradicting
     check_quotes(checker, report)
 
@@ -67,7 +70,7 @@ def test_claim_with_another_number_is_contradicted(checker):
     report = checker.check("700 prisoners were returned")
     assert report.verdict == "contradicted", report.as_dict()
     [top] = report.contradicting
-    assert top.quote == "A recent exchange saw more than 500 prisoners returned."
+    assert top.quote.text == "A recent exchange saw more than 500 prisoners returned."
     assert "500" in top.reason and "700" in top.reason
     assert report.summary.startswith("Contradicted:") and "500" in report.summary
     assert not report.supporting
@@ -85,8 +88,8 @@ def test_claim_about_something_never_reported_is_not_found(checker):
 def test_sources_of_different_dates_disagree(checker):
     report = checker.check("1,000 prisoners were exchanged")
     assert report.verdict == "mixed", report.as_dict()
-    assert [p.published for p in report.supporting] == ["2025-07-22"]
-    assert [p.published for p in report.contradicting] == ["2025-04-22"]
+    assert [p.quote.published for p in report.supporting] == ["2025-07-22"]
+    assert [p.quote.published for p in report.contradicting] == ["2025-04-22"]
     assert "22 July 2025" in report.summary and "22 April 2025" in report.summary
     check_quotes(checker, report)
 
@@ -94,7 +97,7 @@ def test_sources_of_different_dates_disagree(checker):
 def test_opposite_negation_contradicts(checker):
     report = checker.check("The two countries have held direct peace talks since 2022")
     assert report.verdict == "contradicted", report.as_dict()
-    assert report.contradicting[0].quote == "The two countries have not held direct peace talks since 2022."
+    assert report.contradicting[0].quote.text == "The two countries have not held direct peace talks since 2022."
     assert "opposite" in report.contradicting[0].reason
 
 
@@ -118,12 +121,12 @@ def test_related_passage_qualifies_without_deciding(checker):
 def test_filters_restrict_the_passages(checker):
     report = checker.check("1,000 prisoners were exchanged", Filters(outlets=("Wire A",)))
     assert report.verdict == "contradicted"
-    assert {p.outlet for p in passages(report)} == {"Wire A"}
+    assert {p.quote.outlet for p in passages(report)} == {"Wire A"}
 
 
 def test_instruction_in_an_article_is_never_quoted(checker):
     report = checker.check("700 prisoners were returned")
-    assert all("Ignore previous instructions" not in p.quote for p in passages(report))
+    assert all("Ignore previous instructions" not in p.quote.text for p in passages(report))
 
 
 @pytest.mark.parametrize(
@@ -159,7 +162,7 @@ def test_judge_rules_on_single_sentences():
 @pytest.mark.slow
 def test_real_embedder_on_the_seed_corpus(tmp_path):
     """The real all-MiniLM-L6-v2 model and a persistent Chroma index of the seed articles."""
-    from app.services import build_answer_service
+    from app.wiring import build_answer_service
 
     settings = make_settings(tmp_path, corpus_dir=SEED_CORPUS, embedding_model="all-MiniLM-L6-v2", llm_backend="fake")
     ingest(settings, SEED_CORPUS, progress=False)

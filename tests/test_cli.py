@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from app.cli import main
+from app.adapters.cli import main
 from tests.conftest import write_article
 
 
@@ -55,4 +55,4 @@ def test_bad_date_filter_is_a_clear_error(fake_env, capsys):
     main(["ingest", "--corpus", str(corpus), "--index-dir", str(index), "-q"])
     capsys.readouterr()
     assert main(["ask", "Talks?", "--index-dir", str(index), "--from", "April"]) == 2
-    assert "not an ISO date" in capsys.readouterr().err
+    assert "is not a date: use YYYY-MM-DD" in capsys.readouterr().err

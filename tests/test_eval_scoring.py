@@ -108,7 +108,8 @@ def test_rgb_rule_and_items():
 
 def test_gold_files_are_valid_and_evidence_is_in_the_corpus():
     """Every gold evidence quote is a verbatim span of the cleaned seed corpus."""
-    from app.corpus import discover, load_article
+    from app.corpus.discover import discover
+    from app.corpus.readers import load_article
     from tests.conftest import REPO, SEED_CORPUS
 
     found = discover(SEED_CORPUS, 10**7)

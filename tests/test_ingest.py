@@ -4,8 +4,8 @@ bad files, manifest checks and recovery from an interrupted run."""
 import pytest
 
 from app.errors import IndexMismatchError
-from app.ingest import ingest
-from app.store import VectorStore
+from app.index.store import VectorStore
+from app.services.ingest import ingest
 from tests.conftest import make_settings, write_article
 
 
@@ -100,8 +100,8 @@ def test_manifest_mismatch_is_refused(settings, seed_corpus):
     assert report.docs_added == 2
 
 
-def test_interrupted_ingest_converges(settings, tmp_path, monkeypatch):
-    monkeypatch.setattr("app.ingest.EMBED_BATCH", 10)  # the kill lands inside an article
+def test_interrupted_ingest_converges(settings, tmp_path):
+    settings = settings.model_copy(update={"ingest_batch_chunks": 10})  # the kill lands inside an article
     corpus = settings.corpus_dir
     for i in range(30):
         write_article(corpus, f"n{i:02}.md", f"Story {i}", f"Story {i} says item {i} rose. " * 40)

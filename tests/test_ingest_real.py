@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.embeddings import make_embedder
 from app.errors import IndexMismatchError
-from app.ingest import ingest
-from app.store import VectorStore
+from app.index.embeddings import make_embedder
+from app.index.store import VectorStore
+from app.services.ingest import ingest
 from tests.conftest import make_settings, write_article
 
 pytestmark = pytest.mark.slow
@@ -117,8 +117,8 @@ def test_same_ingest_against_a_chroma_server(tmp_path, seed_corpus, chroma_serve
     assert again.chunks_added == 0
 
     # a reader elsewhere picks up what another client ingests into the server
-    from app.embeddings import make_embedder
-    from app.retrieval import HybridRetriever
+    from app.index.embeddings import make_embedder
+    from app.index.retrieval import HybridRetriever
 
     reader = HybridRetriever(server, make_embedder(server)).load()
     before = reader.size

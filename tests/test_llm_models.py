@@ -5,8 +5,10 @@ import hashlib
 import pytest
 
 from app.errors import BackendError, ConfigError, ModelError
-from app.llm import ChatLlamaCpp, FakeChatModel, make_chat_model
-from app.models import MODELS, ModelSpec, ensure_model, verify
+from app.llm.backends import make_chat_model
+from app.llm.llamacpp import ChatLlamaCpp
+from app.llm.models import MODELS, ModelSpec, ensure_model, verify
+from app.testing.fakes import FakeChatModel
 from tests.conftest import make_settings
 
 
@@ -43,10 +45,10 @@ def test_unknown_backend_and_model_are_refused(tmp_path):
 
 def test_unreachable_server_is_a_clear_backend_error(settings):
     """An OpenAI-compatible server that is down: the chain says so, it does not crash."""
-    from app.chain import AnswerService
-    from app.embeddings import HashingEmbedder
-    from app.ingest import ingest
-    from app.retrieval import HybridRetriever
+    from app.index.retrieval import HybridRetriever
+    from app.services.answer import AnswerService
+    from app.services.ingest import ingest
+    from app.testing.fakes import HashingEmbedder
     from tests.conftest import write_article
 
     write_article(settings.corpus_dir, "a.md", "Talks", "Talks between the unions resume in Geneva next week.")

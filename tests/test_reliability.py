@@ -43,7 +43,7 @@ def test_obey_patterns_catch_the_canary_and_links_but_not_plain_answers():
 
 
 def test_leak_markers_cover_the_prompt_and_examples():
-    from app.chain import SYSTEM_PROMPT
+    from app.services.prompt import SYSTEM_PROMPT
 
     markers = rel.leak_markers()
     assert len(markers) > 20

@@ -15,9 +15,9 @@ import time
 import httpx
 import pytest
 
-from app.errors import NewsragError
-from app.locks import IndexBusyError, IndexLocks
-from app.server import free_port
+from app.adapters.server import free_port
+from app.errors import IndexBusyError, NewsragError
+from app.services.locks import IndexLocks
 from tests.conftest import REPO, write_article
 
 pytestmark = pytest.mark.reliability
@@ -106,7 +106,7 @@ def test_second_writer_is_refused(tmp_path):
     locks = IndexLocks(tmp_path)
     with locks.writing():
         child = subprocess.run(
-            [sys.executable, "-c", "from app.locks import IndexLocks; import sys;"
+            [sys.executable, "-c", "from app.services.locks import IndexLocks; import sys;"
              "IndexLocks(sys.argv[1]).writing().__enter__()", str(tmp_path)],
             env=ENV, cwd=REPO, capture_output=True, text=True, timeout=60,
         )  # fmt: skip

@@ -19,12 +19,11 @@ from urllib.parse import urlparse
 
 import pytest
 
-from app.chain import AnswerService
-from app.embeddings import HashingEmbedder
-from app.ingest import ingest
-from app.retrieval import HybridRetriever
-from app.server import ServerThread, create_app
-from app.ui import esc, quote_in_context, render_answer
+from app.adapters.server import ServerThread, create_app
+from app.adapters.ui.render import esc, quote_in_context, render_answer
+from app.services.ingest import ingest
+from app.testing.fakes import HashingEmbedder
+from app.wiring import build_services
 from tests.conftest import REPO, SEED_CORPUS, make_settings
 from tests.test_ui_concurrency import SlowFakeChatModel
 
@@ -79,10 +78,11 @@ def test_quote_is_escaped_and_marked_in_its_paragraph():
 
 
 def test_answer_markers_link_only_real_citations():
-    from app.chain import Answer
-    from app.citations import Citation
+    from app.services.answer import Answer
+    from app.domain import Quote
+    from app.verify.citations import Citation
 
-    c = Citation(1, "d", "T <i>", "O", "2025-04-22", "q", 0, 1)
+    c = Citation(1, Quote("d", "T <i>", "O", "2025-04-22", "q", 0, 1))
     answer = Answer("q", "q", "It said <img src=x> so. [1] Also [7].", False, [c], [], [], {})
     html = render_answer(answer, 3)
     assert '<a class="nr-cite" href="#nr-src-3-1"' in html and "[7]" in html and "#nr-src-3-7" not in html
@@ -158,9 +158,9 @@ def fake_app(tmp_path_factory):
     report = ingest(settings, corpus, progress=False)
     assert report.docs_added == 4 and not report.failures
     llm = SlowFakeChatModel()
-    service = AnswerService(settings, HybridRetriever(settings, HashingEmbedder()).load(), llm)
-    with ServerThread(create_app(service)) as url:
-        yield url, service, llm
+    services = build_services(settings, llm=llm, embedder=HashingEmbedder())
+    with ServerThread(create_app(services)) as url:
+        yield url, services.answers, llm
 
 
 @pytest.mark.browser
@@ -290,16 +290,15 @@ def test_filters_and_copy_citation(browser, fake_app):
 
 @pytest.fixture(scope="module")
 def real_app(tmp_path_factory):
-    from app.server import warm_up
-    from app.services import build_answer_service
+    from app.wiring import build_services
 
     root = tmp_path_factory.mktemp("ui-real")
     settings = make_settings(root, corpus_dir=SEED_CORPUS, embedding_model="all-MiniLM-L6-v2", llm_backend="llamacpp")
     ingest(settings, SEED_CORPUS, progress=False)
-    service = build_answer_service(settings)
-    warm_up(service)
-    with ServerThread(create_app(service)) as url:
-        yield url, service
+    services = build_services(settings)
+    services.warm_up()
+    with ServerThread(create_app(services)) as url:
+        yield url, services.answers
 
 
 OBSERVER = """

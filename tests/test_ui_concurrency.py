@@ -16,12 +16,10 @@ from gradio_client import Client
 from gradio_client.utils import Status
 from pydantic import PrivateAttr
 
-from app.chain import AnswerService
-from app.embeddings import HashingEmbedder
-from app.ingest import ingest
-from app.llm import FakeChatModel
-from app.retrieval import HybridRetriever
-from app.server import ServerThread, create_app
+from app.adapters.server import ServerThread, create_app
+from app.services.ingest import ingest
+from app.testing.fakes import FakeChatModel, HashingEmbedder
+from app.wiring import build_services
 from tests.conftest import SEED_CORPUS, make_settings
 
 pytestmark = [
@@ -65,8 +63,8 @@ def server(tmp_path_factory):
     settings = make_settings(root, corpus_dir=SEED_CORPUS, llm_backend="fake")
     ingest(settings, SEED_CORPUS, progress=False)
     llm = SlowFakeChatModel()
-    service = AnswerService(settings, HybridRetriever(settings, HashingEmbedder()).load(), llm)
-    with ServerThread(create_app(service)) as url:
+    services = build_services(settings, llm=llm, embedder=HashingEmbedder())
+    with ServerThread(create_app(services)) as url:
         yield url, llm
 
 

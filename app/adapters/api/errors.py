@@ -1,0 +1,75 @@
+"""JSON errors of the HTTP API, never a stack trace: ``{"error": code, "message": text,
+"status": n}``. 400 for a question that cannot be asked (empty after cleaning, bad
+filter), 422 for a request that does not fit the schema (missing or oversized
+question), 404 for an unknown article, 409 when an ingest is already running, 503 when
+the language model or the index fails, 500 with a generic message for anything else
+(the details go to the server log)."""
+
+import logging
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.errors import BackendError, BadQuestionError, IndexBusyError, ModelError, NewsragError
+
+log = logging.getLogger(__name__)
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+GENERIC_500 = "Internal error: the request could not be completed. It has been logged on the server."
+
+
+def drop_surrogates(value: Any) -> Any:
+    """Lone surrogates (invalid unicode a JSON body can still carry as ``\\ud800``) become
+    spaces, so a question with one stray bad character is answered rather than refused."""
+    if isinstance(value, str):
+        return _SURROGATES.sub(" ", value)
+    return value
+
+
+def error_response(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message, "status": status, **extra}, status_code=status)
+
+
+def error_for(exc: Exception) -> JSONResponse:
+    """The JSON error a domain exception stands for (never its traceback)."""
+    if isinstance(exc, BadQuestionError):
+        return error_response(400, "bad_question", str(exc))
+    if isinstance(exc, IndexBusyError):
+        return error_response(409, "conflict", str(exc))
+    if isinstance(exc, (BackendError, ModelError)):
+        return error_response(503, "backend_unavailable", str(exc))
+    if isinstance(exc, NewsragError):
+        return error_response(503, "service_unavailable", str(exc))
+    log.error("request failed", exc_info=exc)
+    return error_response(500, "internal_error", GENERIC_500)
+
+
+def _field(loc: tuple | list) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    return ".".join(parts) or "request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """JSON errors for validation failures, HTTP errors and anything unexpected."""
+
+    async def validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # the offending input is not echoed back (it may be megabytes long)
+        details = [{"field": _field(e.get("loc", ())), "message": e.get("msg", "invalid")} for e in exc.errors()]
+        message = "; ".join(f"{d['field']}: {d['message']}" for d in details) or "invalid request"
+        return error_response(422, "invalid_request", message, details=details)
+
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail))
+
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        return error_for(exc)
+
+    app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(NewsragError, unexpected)
+    app.add_exception_handler(Exception, unexpected)

@@ -1,0 +1,175 @@
+"""The HTTP API: ``/api/ask`` (the JSON of ``ask --json``), ``/api/ask/stream``,
+``/api/claims``, ``/api/articles``, ``/api/health`` and ``/api/ingest``; the request
+schemas are in schemas.py, the errors in errors.py.
+"""
+
+# No ``from __future__ import annotations``: FastAPI resolves the request models from the
+# real annotations.
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from app.adapters.api.errors import error_for, error_response
+from app.adapters.api.schemas import Schemas, make_schemas
+from app.domain import Filters
+from app.services.answer import Final, Stage, Token, clean_question
+from app.wiring import Services
+
+LOCAL_CLIENTS = ("127.0.0.1", "::1", "localhost")
+
+
+def run(fn: Callable[[], Any]) -> Any:
+    """Call fn; domain errors become 400/409/503, anything else a generic 500."""
+    try:
+        return fn()
+    except Exception as exc:
+        return error_for(exc)
+
+
+def make_filters(outlets: list[str], date_from: dt.date | None, date_to: dt.date | None) -> Filters:
+    return Filters.parse(outlets, date_from, date_to)
+
+
+def build_api(services: Services) -> APIRouter:
+    """The /api routes, bound to the services."""
+    router = APIRouter(prefix="/api")
+    schemas = make_schemas(services.settings)
+    _answer_routes(router, services, schemas)
+    _claim_routes(router, services, schemas)
+    _article_routes(router, services)
+    _admin_routes(router, services)
+    return router
+
+
+def _answer_routes(router: APIRouter, services: Services, schemas: Schemas) -> None:
+    AskRequest = schemas.AskRequest
+    answers = services.answers
+
+    @router.post(
+        "/ask",
+        summary="Answer a question with verified citations",
+        description="Returns the same JSON as `python -m app ask --json`: `answer`, `abstained`, `citations` "
+        "(each with `n`, `doc_id`, `title`, `outlet`, `published`, `quote`, `start`, `end`), `sentences`, "
+        "`unsupported`, `retrieved`, `timings`, `standalone_question`, `time_intent`.",
+        responses={
+            400: {"description": "Bad question"},
+            422: {"description": "Invalid request"},
+            503: {"description": "Language model or index unavailable"},
+        },
+    )
+    def ask(request: AskRequest) -> dict:
+        def answer() -> dict:
+            filters = make_filters(request.outlets, request.date_from, request.date_to)
+            history = [(q, a) for q, a in request.history]
+            return answers.ask(request.question, history=history, filters=filters).as_dict()
+
+        return run(answer)
+
+    @router.post(
+        "/ask/stream",
+        summary="Answer a question, streamed as NDJSON events",
+        description='One JSON object per line: `{"event": "stage", "name": ...}`, `{"event": "token", "text": ...}`, '
+        'then `{"event": "final", "answer": {...}}` (the JSON of /api/ask), or `{"event": "error", ...}`.',
+    )
+    def ask_stream(request: AskRequest):
+        try:
+            clean_question(request.question, services.settings.max_question_chars)
+            filters = make_filters(request.outlets, request.date_from, request.date_to)
+        except Exception as exc:
+            return error_for(exc)
+        history = [(q, a) for q, a in request.history]
+        return StreamingResponse(_events(answers.stream(request.question, history, filters)),
+                                 media_type="application/x-ndjson")  # fmt: skip
+
+
+def _events(stream) -> Iterator[str]:
+    """The answer's events as NDJSON lines; an error ends the stream with an error event."""
+    try:
+        for event in stream:
+            if isinstance(event, Stage):
+                item = {"event": "stage", "name": event.name, **event.detail}
+            elif isinstance(event, Token):
+                item = {"event": "token", "text": event.text}
+            elif isinstance(event, Final):
+                item = {"event": "final", "answer": event.answer.as_dict()}
+            else:
+                continue
+            yield json.dumps(item, ensure_ascii=False) + "\n"
+    except Exception as exc:
+        body = json.loads(error_for(exc).body)
+        yield json.dumps({"event": "error", **body}, ensure_ascii=False) + "\n"
+
+
+def _claim_routes(router: APIRouter, services: Services, schemas: Schemas) -> None:
+    ClaimRequest = schemas.ClaimRequest
+
+    @router.post("/claims", summary="Check a claim against the articles")
+    def claims(request: ClaimRequest) -> dict:
+        def check() -> dict:
+            filters = make_filters(request.outlets, request.date_from, request.date_to)
+            return services.claims.check(request.claim, filters).as_dict()
+
+        return run(check)
+
+
+def _article_routes(router: APIRouter, services: Services) -> None:
+    articles = services.articles
+
+    @router.get("/articles", summary="List the indexed articles (newest first)")
+    def listing(
+        outlet: Annotated[list[str] | None, Query(description="Only these outlets (repeatable).")] = None,
+        date_from: dt.date | None = None,
+        date_to: dt.date | None = None,
+    ) -> dict:
+        def items() -> dict:
+            found = [a.summary() for a in articles.list(make_filters(outlet or [], date_from, date_to))]
+            return {"count": len(found), "articles": found}
+
+        return run(items)
+
+    @router.get("/articles/{doc_id:path}", summary="One article in full (its cleaned text)")
+    def article(doc_id: str) -> dict:
+        def read() -> Any:
+            found = articles.get(doc_id)
+            if found is None:
+                return error_response(404, "not_found", f"No indexed article has the id {doc_id!r}.")
+            return {**found.summary(), "text": found.text}
+
+        return run(read)
+
+    @router.get("/health", summary="Whether the index and the model are ready")
+    def health() -> JSONResponse:
+        body = services.health.check()
+        return JSONResponse(body, status_code=200 if body["ready"] else 503)
+
+
+def _admin_routes(router: APIRouter, services: Services) -> None:
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class IngestRequest(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        corpus: str = Field(..., max_length=4096, description="Corpus folder on this machine (absolute path).")
+        rebuild: bool = Field(False, description="Refused while serving: stop the app to rebuild.")
+
+    @router.post("/ingest", summary="Index a corpus folder into the served index (from this machine only)")
+    def ingest_corpus(request: IngestRequest, http: Request) -> JSONResponse:
+        """The serving app is the one writer of its embedded index: ``python -m app ingest``
+        hands the work here, and the new articles are searchable as soon as it finishes."""
+        client = http.client.host if http.client else ""
+        if client not in LOCAL_CLIENTS:
+            return error_response(403, "forbidden", "Ingest is only accepted from this machine.")
+        if request.rebuild:
+            return error_response(
+                409, "conflict", "Stop the app to rebuild its index (python -m app ingest --rebuild)."
+            )
+        try:
+            report = services.ingest.run(Path(request.corpus))
+        except Exception as exc:
+            return error_for(exc)
+        return JSONResponse({**report.as_dict(), "summary": report.summary()})

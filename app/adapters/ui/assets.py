@@ -1,0 +1,92 @@
+"""The page's own CSS and script (passed to gr.mount_gradio_app by the server)."""
+
+UI_CSS = """
+.nr-answer p, .nr-draft p { margin: 0 0 .4em 0; }
+a.nr-cite { font-weight: 600; text-decoration: none; padding: 0 .1em; border-radius: 3px;
+  color: var(--link-text-color, #2563eb); cursor: pointer; }
+a.nr-cite:hover { background: rgba(37, 99, 235, .12); }
+.nr-draft-text { opacity: .75; font-style: italic; }
+.nr-note { font-size: .85em; opacity: .8; margin-top: .3em; }
+.nr-abstain { border-left: 4px solid #d97706; padding-left: .6em; }
+.nr-error { border-left: 4px solid #dc2626; padding-left: .6em; }
+.nr-pending { opacity: .85; }
+.nr-spinner { display: inline-block; width: .8em; height: .8em; border: 2px solid currentColor;
+  border-right-color: transparent; border-radius: 50%; animation: nr-spin .8s linear infinite; vertical-align: -1px; }
+@keyframes nr-spin { to { transform: rotate(360deg); } }
+.nr-removed { font-size: .85em; margin-top: .4em; opacity: .85; }
+#nr-sources { max-height: 640px; overflow-y: auto; }
+.nr-turn h4 { margin: .2em 0 .4em 0; font-size: .95em; }
+.nr-q { font-weight: normal; opacity: .75; }
+.nr-source { border: 1px solid var(--border-color-primary, #ddd); border-radius: 8px; padding: .6em .75em;
+  margin-bottom: .6em; transition: box-shadow .3s, border-color .3s; }
+.nr-source.nr-active { border-color: #2563eb; box-shadow: 0 0 0 3px rgba(37, 99, 235, .35); }
+.nr-head { font-weight: 600; }
+.nr-n { color: var(--link-text-color, #2563eb); }
+.nr-meta { font-size: .82em; opacity: .8; margin: .15em 0 .35em 0; }
+.nr-loc { font-family: var(--font-mono, monospace); font-size: .95em; }
+blockquote.nr-context { margin: .3em 0; padding: .3em .6em; border-left: 3px solid var(--border-color-primary, #ccc);
+  font-size: .92em; line-height: 1.45; }
+mark.nr-quote { background: #fde68a; color: #1f2937; padding: 0 .1em; border-radius: 2px; }
+.nr-source.nr-active mark.nr-quote { background: #fbbf24; }
+.nr-actions { display: flex; gap: .5em; align-items: center; }
+button.nr-copy { font-size: .8em; padding: .15em .6em; border-radius: 6px; cursor: pointer;
+  border: 1px solid var(--border-color-primary, #ccc); background: var(--button-secondary-background-fill, #f3f4f6); }
+.nr-verdict { font-size: 1.05em; padding: .6em .8em; border-radius: 8px; margin-bottom: .8em; color: #111827; }
+.nr-verdict-label { font-weight: 700; margin-right: .4em; }
+.nr-verdict-supported { background: #dcfce7; }
+.nr-verdict-contradicted { background: #fee2e2; }
+.nr-verdict-mixed { background: #fef3c7; }
+.nr-verdict-not_found { background: #e5e7eb; }
+.nr-claim-group h4 { margin: .6em 0 .4em 0; }
+.nr-supports .nr-source { border-left: 4px solid #16a34a; }
+.nr-contradicts .nr-source { border-left: 4px solid #dc2626; }
+.nr-qualifies .nr-source { border-left: 4px solid #d97706; }
+.nr-reason { font-size: .85em; font-style: italic; }
+#nr-corpus td, #nr-corpus th, #nr-corpus span { font-family: var(--font, sans-serif); font-size: .92em; }
+.nr-reader h3 { margin-top: 0; }
+.nr-reader p { line-height: 1.5; }
+.nr-empty { opacity: .7; font-size: .9em; }
+"""
+
+# Document-level handlers (the chat's markers live in the chatbot, the quotes in the sources panel).
+UI_HEAD = """
+<script>
+(() => {
+  function showSource(id) {
+    const card = document.getElementById(id);
+    if (!card) return false;
+    document.querySelectorAll('.nr-source.nr-active').forEach((el) => el.classList.remove('nr-active'));
+    card.classList.add('nr-active');
+    card.scrollIntoView({behavior: 'smooth', block: 'center'});
+    return true;
+  }
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+    const area = document.createElement('textarea');
+    area.value = text; area.setAttribute('readonly', ''); area.style.position = 'fixed'; area.style.opacity = '0';
+    document.body.appendChild(area); area.select();
+    try { document.execCommand('copy'); } finally { area.remove(); }
+    return Promise.resolve();
+  }
+  document.addEventListener('click', (event) => {
+    const target = event.target instanceof Element ? event.target : null;
+    if (!target) return;
+    const marker = target.closest('a.nr-cite');
+    if (marker) {
+      const id = (marker.getAttribute('href') || '').replace(/^#/, '');
+      if (showSource(id)) { event.preventDefault(); event.stopPropagation(); }
+      return;
+    }
+    const button = target.closest('button.nr-copy');
+    if (button) {
+      const line = button.parentElement && button.parentElement.querySelector('.nr-line');
+      if (!line) return;
+      copyText(line.textContent).then(() => {
+        button.textContent = 'Copied';
+        setTimeout(() => { button.textContent = 'Copy citation'; }, 1500);
+      }, () => { button.textContent = 'Copy failed'; });
+    }
+  }, true);
+})();
+</script>
+"""

@@ -1,0 +1,317 @@
+"""Hybrid retrieval: dense (Chroma HNSW) and lexical (BM25), fused by weighted
+reciprocal rank (weights and k in the settings; the defaults were chosen by recall
+on the gold sets, see the README).
+
+The BM25 index and the chunk table are built once from the Chroma collection and
+kept warm; they are rebuilt when an ingest changes the index (its version).
+Filters (outlets, date range) apply to both arms.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from app.config import Settings
+from app.domain import Article, Filters
+from app.index.bm25 import lexical_tokens
+from app.index.embeddings import Embedder
+from app.index.store import VectorStore, expected_manifest
+from app.text.dates import date_int
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["hybrid", "dense", "lexical"]
+
+
+@dataclass
+class Passage:
+    """One retrieved chunk with where it comes from and how it ranked."""
+
+    id: str
+    doc_id: str
+    text: str
+    start: int
+    end: int
+    title: str
+    outlet: str
+    published: str  # ISO date or ""
+    score: float = 0.0
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+    dense_similarity: float | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "outlet": self.outlet,
+            "published": self.published,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "score": round(self.score, 6),
+            "dense_rank": self.dense_rank,
+            "lexical_rank": self.lexical_rank,
+            "dense_similarity": None if self.dense_similarity is None else round(self.dense_similarity, 4),
+        }
+
+
+@dataclass
+class Retrieval:
+    """Ranked passages and how long each stage took (seconds)."""
+
+    passages: list[Passage]
+    timings: dict[str, float] = field(default_factory=dict)
+    query_vector: np.ndarray | None = None
+
+
+class HybridRetriever:
+    """Dense + BM25 retrieval over one index, kept warm between queries."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, store: VectorStore | None = None):
+        self.settings = settings
+        self.embedder = embedder
+        self.store = store or VectorStore(settings)
+        self._lock = threading.Lock()
+        self._version: str | None = None
+        self._bm25 = None
+        self._ids: list[str] = []
+        self._meta: list[dict] = []
+        self._docs: list[str] = []
+        self._row: dict[str, int] = {}
+        self._outlet_arr = np.array([], dtype=object)
+        self._date_arr = np.array([], dtype=np.int64)
+        self._articles: dict[str, Article] = {}
+        self._df: Counter[str] = Counter()
+        self._checked = float("-inf")
+        self._executor: ThreadPoolExecutor | None = None
+
+    # --- loading -------------------------------------------------------------------
+
+    def load(self) -> HybridRetriever:
+        """Open the index, check its manifest, and build the lexical index."""
+        self.store.open()
+        self.store.check_manifest(expected_manifest(self.settings, self.embedder))
+        self.refresh(force=True)
+        return self
+
+    def refresh(self, force: bool = False) -> bool:
+        """Rebuild the in-memory tables if the index changed since the last load (looked
+        up at most once a second: searches stay fast, new articles appear within a second)."""
+        now = time.monotonic()
+        if not force and now - self._checked < self.settings.retrieval_refresh_s:
+            return False
+        self._checked = now
+        version = self.store.version()
+        if not force and version == self._version:
+            return False
+        with self._lock:
+            if not force and version == self._version:
+                return False
+            started = time.perf_counter()
+            chunks = self.store.get_all(self.store.chunks, include=["documents", "metadatas"])
+            arts = self.store.get_all(self.store.articles, include=["documents", "metadatas"])
+            articles = {}
+            for text, meta in zip(arts["documents"], arts["metadatas"], strict=True):
+                articles[meta["doc_id"]] = Article(
+                    doc_id=meta["doc_id"],
+                    title=meta.get("title", ""),
+                    outlet=meta.get("outlet", ""),
+                    published=meta.get("published", ""),
+                    text=text,
+                    source=meta.get("source", ""),
+                    url=meta.get("url"),
+                    author=meta.get("author"),
+                    n_chunks=int(meta.get("n_chunks", 0)),
+                )
+            # Only chunks of the current version of a complete article are searchable.
+            live = {d: m["doc_hash"] for d, m in zip(arts["ids"], arts["metadatas"], strict=True)}
+            keep = [
+                i for i, meta in enumerate(chunks["metadatas"]) if live.get(meta.get("doc_id")) == meta.get("doc_hash")
+            ]
+            ids = [chunks["ids"][i] for i in keep]
+            docs = [chunks["documents"][i] for i in keep]
+            metas = [chunks["metadatas"][i] for i in keep]
+            bm25 = None
+            df: Counter[str] = Counter()
+            if docs:
+                import bm25s
+
+                tokens = lexical_tokens([f"{m.get('title', '')}\n{d}" for d, m in zip(docs, metas, strict=True)])
+                for doc_tokens in tokens:
+                    df.update(set(doc_tokens))
+                bm25 = bm25s.BM25()
+                bm25.index(tokens, show_progress=False)
+            self._ids, self._docs, self._meta, self._bm25, self._df = ids, docs, metas, bm25, df
+            self._row = {cid: i for i, cid in enumerate(ids)}
+            self._outlet_arr = np.array([m.get("outlet", "") for m in metas], dtype=object)
+            self._date_arr = np.array([int(m.get("published_int", 0)) for m in metas], dtype=np.int64)
+            self._articles = articles
+            self._version = version
+            log.info("retriever loaded %d chunks in %.2f s", len(ids), time.perf_counter() - started)
+            return True
+
+    # --- reading -------------------------------------------------------------------
+
+    @property
+    def size(self) -> int:
+        return len(self._ids)
+
+    def articles(self) -> list[Article]:
+        return sorted(self._articles.values(), key=lambda a: (a.published or "", a.doc_id), reverse=True)
+
+    def article(self, doc_id: str) -> Article | None:
+        return self._articles.get(doc_id)
+
+    def document_frequency(self, term: str) -> tuple[int, int]:
+        """(chunks containing the stemmed term, all chunks): for IDF weights."""
+        return self._df.get(term, 0), len(self._ids)
+
+    def is_common(self, term: str) -> bool:
+        """True for a term in at least ``common_term_share`` of the chunks."""
+        df, n = self.document_frequency(term)
+        return n > 0 and df / n >= self.settings.common_term_share
+
+    def newest_date(self) -> dt.date | None:
+        dates = [a.published for a in self._articles.values() if a.published]
+        return dt.date.fromisoformat(max(dates)) if dates else None
+
+    def article_text(self, doc_id: str) -> str:
+        article = self._articles.get(doc_id)
+        return article.text if article else ""
+
+    def outlets(self) -> list[str]:
+        return sorted({a.outlet for a in self._articles.values()})
+
+    # --- search --------------------------------------------------------------------
+
+    def _mask(self, filters: Filters | None) -> np.ndarray | None:
+        if not filters:
+            return None
+        mask = np.ones(len(self._ids), dtype=bool)
+        if filters.outlets:
+            mask &= np.isin(self._outlet_arr, list(filters.outlets))
+        if filters.date_from:
+            mask &= self._date_arr >= date_int(filters.date_from)
+        if filters.date_to:
+            mask &= self._date_arr <= date_int(filters.date_to)
+        return mask
+
+    def dense(self, query_vector: np.ndarray, n: int, filters: Filters | None) -> list[tuple[int, float]]:
+        """(row, cosine similarity) of the n nearest chunks."""
+        if not self._ids:
+            return []
+        res = self.store.chunks.query(
+            query_embeddings=[query_vector],
+            n_results=min(n, len(self._ids)),
+            where=filters.chroma_where() if filters else None,
+            include=["distances"],
+        )
+        out = []
+        for cid, dist in zip(res["ids"][0], res["distances"][0], strict=True):
+            row = self._row.get(cid)
+            if row is not None:
+                out.append((row, 1.0 - float(dist)))
+        return out
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="newsrag-bm25")
+            return self._executor
+
+    def _timed_lexical(self, query: str, n: int, filters: Filters | None) -> tuple[list[tuple[int, float]], float]:
+        t = time.perf_counter()
+        hits = self.lexical(query, n, filters)
+        return hits, time.perf_counter() - t
+
+    def lexical(self, query: str, n: int, filters: Filters | None) -> list[tuple[int, float]]:
+        """(row, BM25 score) of the n best-matching chunks with a positive score."""
+        if self._bm25 is None:
+            return []
+        tokens = lexical_tokens([query])
+        if not tokens[0]:
+            return []
+        mask = self._mask(filters)
+        k = min(n, len(self._ids))
+        rows, scores = self._bm25.retrieve(
+            tokens, k=k, show_progress=False, n_threads=1, weight_mask=None if mask is None else mask.astype(float)
+        )
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if s > 0]
+
+    def search(
+        self,
+        query: str,
+        k: int = 8,
+        filters: Filters | None = None,
+        mode: Mode = "hybrid",
+        candidates: int = 30,
+        query_vector: np.ndarray | None = None,
+    ) -> Retrieval:
+        """The k best chunks for the query, best first."""
+        self.refresh()
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        dense_hits: list[tuple[int, float]] = []
+        lexical_hits: list[tuple[int, float]] = []
+        lexical_job = None
+        if mode == "hybrid" and self._bm25 is not None:
+            # BM25 (numpy) runs beside the query embedding (torch); both release the GIL
+            lexical_job = self._pool().submit(self._timed_lexical, query, candidates, filters)
+        if mode in ("hybrid", "dense"):
+            if query_vector is None:
+                query_vector = self.embedder.encode_query(query)
+            t1 = time.perf_counter()
+            timings["embed_query_s"] = t1 - t0
+            dense_hits = self.dense(query_vector, candidates, filters)
+            timings["dense_s"] = time.perf_counter() - t1
+        if lexical_job is not None:
+            lexical_hits, timings["lexical_s"] = lexical_job.result()
+        elif mode in ("hybrid", "lexical"):
+            lexical_hits, timings["lexical_s"] = self._timed_lexical(query, candidates, filters)
+        t3 = time.perf_counter()
+        fused: dict[int, float] = {}
+        dense_rank: dict[int, int] = {}
+        dense_sim: dict[int, float] = {}
+        lexical_rank: dict[int, int] = {}
+        rrf_k = self.settings.rrf_k
+        w_dense = self.settings.dense_weight if mode == "hybrid" else 1.0
+        w_lexical = self.settings.lexical_weight if mode == "hybrid" else 1.0
+        for rank, (row, sim) in enumerate(dense_hits, start=1):
+            fused[row] = fused.get(row, 0.0) + w_dense / (rrf_k + rank)
+            dense_rank[row], dense_sim[row] = rank, sim
+        for rank, (row, _score) in enumerate(lexical_hits, start=1):
+            fused[row] = fused.get(row, 0.0) + w_lexical / (rrf_k + rank)
+            lexical_rank[row] = rank
+        best = sorted(fused.items(), key=lambda item: -item[1])[:k]
+        timings["fusion_s"] = time.perf_counter() - t3
+        passages = []
+        for row, score in best:
+            meta = self._meta[row]
+            passages.append(
+                Passage(
+                    id=self._ids[row],
+                    doc_id=meta["doc_id"],
+                    text=self._docs[row],
+                    start=int(meta["start"]),
+                    end=int(meta["end"]),
+                    title=meta.get("title", ""),
+                    outlet=meta.get("outlet", ""),
+                    published=meta.get("published", ""),
+                    score=score,
+                    dense_rank=dense_rank.get(row),
+                    lexical_rank=lexical_rank.get(row),
+                    dense_similarity=dense_sim.get(row),
+                )
+            )
+        return Retrieval(passages, timings, query_vector)

@@ -1,0 +1,65 @@
+"""LLM backends behind one factory: llamacpp (default, in-process GGUF), openai
+(any OpenAI-compatible server), ollama, and fake (deterministic, for tests).
+
+Every backend is a LangChain ``BaseChatModel``, so the answer chain is one code path.
+Each is imported only when chosen; a missing optional dependency is reported with what
+to install.
+"""
+
+from __future__ import annotations
+
+from langchain_core.language_models.chat_models import BaseChatModel
+
+from app.config import Settings
+from app.errors import ConfigError
+from app.plugins import load_object
+
+# name -> factory(settings); the fake of the tests is registered like the real backends
+BACKENDS = {
+    "llamacpp": "app.llm.llamacpp:build_chat_model",
+    "openai": "app.llm.backends:openai_chat_model",
+    "ollama": "app.llm.backends:ollama_chat_model",
+    "fake": "app.testing.fakes:build_chat_model",
+}
+INSTALL = {"llamacpp": "llama-cpp-python", "openai": "langchain-openai", "ollama": "langchain-ollama"}
+
+
+def make_chat_model(settings: Settings) -> BaseChatModel:
+    """The chat model the settings ask for (not yet loaded)."""
+    backend = settings.llm_backend
+    if backend in BACKENDS:
+        return load_object(BACKENDS[backend], install=INSTALL.get(backend, ""))(settings)
+    raise ConfigError(f"unknown LLM backend {backend!r}: use {', '.join(BACKENDS)}")
+
+
+def openai_chat_model(settings: Settings) -> BaseChatModel:
+    """Any OpenAI-compatible server (vLLM, llama.cpp's server, OpenAI) via langchain-openai."""
+    try:
+        from langchain_openai import ChatOpenAI
+    except ImportError as exc:
+        raise ConfigError("the openai backend needs langchain-openai: pip install langchain-openai") from exc
+    return ChatOpenAI(
+        base_url=settings.openai_base_url,
+        api_key=settings.openai_api_key,
+        model=settings.llm_model,
+        temperature=settings.llm_temperature,
+        max_tokens=settings.llm_max_tokens,
+        timeout=settings.llm_timeout_s,
+        max_retries=1,
+        streaming=True,
+    )
+
+
+def ollama_chat_model(settings: Settings) -> BaseChatModel:
+    """An Ollama server via langchain-ollama."""
+    try:
+        from langchain_ollama import ChatOllama
+    except ImportError as exc:
+        raise ConfigError("the ollama backend needs langchain-ollama: pip install langchain-ollama") from exc
+    return ChatOllama(
+        base_url=settings.ollama_base_url,
+        model=settings.llm_model,
+        temperature=settings.llm_temperature,
+        num_predict=settings.llm_max_tokens,
+        client_kwargs={"timeout": settings.llm_timeout_s},
+    )

@@ -1,0 +1,129 @@
+"""A LangChain chat model over llama.cpp (``llama-cpp-python``), in-process."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import PrivateAttr
+
+from app.config import Settings
+from app.errors import BackendError, ConfigError, ModelError
+
+_ROLES = {"human": "user", "ai": "assistant", "system": "system"}
+
+
+def _to_openai_messages(messages: list[BaseMessage]) -> list[dict]:
+    return [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
+
+
+class ChatLlamaCpp(BaseChatModel):
+    """A thin LangChain chat model over ``llama_cpp.Llama``, one generation at a time.
+
+    llama.cpp keeps the KV cache of the previous prompt and reuses its longest common
+    prefix, so the fixed system prompt is evaluated once, not per question.
+    """
+
+    model_path: str
+    n_ctx: int = 2048
+    n_threads: int = 0
+    temperature: float = 0.0
+    max_tokens: int = 160
+    seed: int = 42
+
+    _llm: Any = PrivateAttr(default=None)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @property
+    def _llm_type(self) -> str:
+        return "llamacpp"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_path": self.model_path, "n_ctx": self.n_ctx, "temperature": self.temperature}
+
+    @property
+    def loaded(self) -> bool:
+        return self._llm is not None
+
+    def load(self) -> ChatLlamaCpp:
+        """Load the model now (it is otherwise loaded at the first call)."""
+        if self._llm is None:
+            try:
+                from llama_cpp import Llama
+            except ImportError as exc:  # pragma: no cover - pinned dependency
+                raise ConfigError("the llamacpp backend needs llama-cpp-python: pip install llama-cpp-python") from exc
+            try:
+                self._llm = Llama(
+                    model_path=self.model_path,
+                    n_ctx=self.n_ctx,
+                    n_threads=self.n_threads or os.cpu_count() or 2,
+                    n_batch=512,
+                    seed=self.seed,
+                    verbose=False,
+                )
+            except (ValueError, OSError, RuntimeError) as exc:
+                raise ModelError(f"llama.cpp could not load {self.model_path}: {exc}") from exc
+        return self
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        self.load()
+        with self._lock:
+            try:
+                parts = self._llm.create_chat_completion(
+                    messages=_to_openai_messages(messages),
+                    stream=True,
+                    temperature=kwargs.get("temperature", self.temperature),
+                    max_tokens=kwargs.get("max_tokens", self.max_tokens),
+                    stop=stop,
+                    seed=self.seed,
+                )
+                for part in parts:
+                    delta = part["choices"][0]["delta"].get("content")
+                    if not delta:
+                        continue
+                    chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta))
+                    if run_manager:
+                        run_manager.on_llm_new_token(delta, chunk=chunk)
+                    yield chunk
+            except (RuntimeError, ValueError) as exc:
+                raise BackendError(f"llama.cpp generation failed: {exc}") from exc
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        text = "".join(c.text for c in self._stream(messages, stop, run_manager, **kwargs))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+
+def build_chat_model(settings: Settings) -> ChatLlamaCpp:
+    """The in-process model of the settings: a packaged GGUF (assembled and sha256-checked)
+    or the file at ``llm_model_path``; not loaded yet."""
+    from app.llm.models import ensure_model
+
+    path = settings.llm_model_path or ensure_model(settings.llm_model, settings.model_cache_dir)
+    if not os.path.isfile(path):
+        raise ModelError(f"GGUF model file {path} does not exist (NEWSRAG_LLM_MODEL_PATH)")
+    return ChatLlamaCpp(
+        model_path=str(path),
+        n_ctx=settings.llm_context_window,
+        n_threads=settings.llm_threads,
+        temperature=settings.llm_temperature,
+        max_tokens=settings.llm_max_tokens,
+    )

@@ -1,0 +1,75 @@
+"""The articles of the index as users see them: listings, one article, outlets, counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from app.domain import Article, Filters
+from app.index.retrieval import HybridRetriever
+
+log = logging.getLogger(__name__)
+
+EXAMPLES_FILE = "_examples.yaml"  # beside the articles; discovery skips names starting with "_"
+TITLE_EXAMPLES = 3
+
+
+@dataclass(frozen=True)
+class Examples:
+    """Example questions and claims the UI offers for this corpus."""
+
+    questions: list[str] = field(default_factory=list)
+    claims: list[str] = field(default_factory=list)
+
+
+class ArticleService:
+    """Read-only views of the indexed articles (they follow the index as it changes)."""
+
+    def __init__(self, retriever: HybridRetriever, corpus_dir: Path | None = None):
+        self._retriever = retriever
+        self._corpus_dir = Path(corpus_dir) if corpus_dir else None
+
+    def list(self, filters: Filters | None = None) -> list[Article]:
+        """The indexed articles that pass the filters, newest first."""
+        self._retriever.refresh()
+        filters = filters or Filters()
+        return [a for a in self._retriever.articles() if filters.admits(a.outlet, a.published)]
+
+    def get(self, doc_id: str) -> Article | None:
+        self._retriever.refresh()
+        return self._retriever.article(doc_id)
+
+    def outlets(self) -> list[str]:
+        self._retriever.refresh()
+        return self._retriever.outlets()
+
+    def counts(self) -> tuple[int, int]:
+        """(articles, chunks) in the index."""
+        self._retriever.refresh()
+        return len(self._retriever.articles()), self._retriever.size
+
+    def newest_date(self) -> dt.date | None:
+        return self._retriever.newest_date()
+
+    def examples(self) -> Examples:
+        """The corpus's own examples (``questions:`` and ``claims:`` lists in
+        ``<corpus>/_examples.yaml``), else questions built from the newest titles."""
+        path = self._corpus_dir / EXAMPLES_FILE if self._corpus_dir else None
+        if path is not None and path.is_file():
+            try:
+                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+                return Examples(_strings(data.get("questions")), _strings(data.get("claims")))
+            except (OSError, ValueError, yaml.YAMLError, AttributeError) as exc:
+                log.warning("ignoring %s: %s", path, exc)
+        titles = [a.title for a in self.list()[:TITLE_EXAMPLES] if a.title]
+        return Examples([f"What do the articles report about {title.rstrip('.?!')}?" for title in titles])
+
+
+def _strings(values: object) -> list[str]:
+    if not isinstance(values, list):
+        return []
+    return [str(v).strip() for v in values if isinstance(v, (str, int, float)) and str(v).strip()]

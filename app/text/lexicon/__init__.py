@@ -1,0 +1,36 @@
+"""Word lists of a language, loaded once from ``<language>.json`` beside this file.
+
+They are lists of the language (stopwords, number words, abbreviations), never of a
+corpus: nothing here names a person, place or organisation.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    stopwords: frozenset[str]  # general function words plus talk about sources ("according", "reported")
+    function_words: frozenset[str]  # words with no content of their own (the stream guard lets them through)
+    number_words: dict[str, str]  # "four" -> "4"
+    month_abbreviations: dict[str, str]  # "sept" -> "september"
+    abbreviations: frozenset[str]  # words after which a period does not end a sentence
+    negations: frozenset[str]
+
+
+@lru_cache(maxsize=4)
+def lexicon(language: str = "en") -> Lexicon:
+    """The lexicon of a language (read from its data file at first use)."""
+    data = json.loads((Path(__file__).with_name(f"{language}.json")).read_text(encoding="utf-8"))
+    return Lexicon(
+        stopwords=frozenset(data["stopwords"]) | frozenset(data["source_talk"]),
+        function_words=frozenset(data["function_words"]),
+        number_words=dict(data["number_words"]),
+        month_abbreviations=dict(data["month_abbreviations"]),
+        abbreviations=frozenset(data["abbreviations"]),
+        negations=frozenset(data["negations"]),
+    )

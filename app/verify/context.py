@@ -1,0 +1,258 @@
+"""Build the short, focused context a small local model answers best from.
+
+Retrieved chunks are broken into their sentences; sentences are scored against the
+question (IDF-weighted term overlap, plus the rank of the chunk they came from);
+the best ones fill a token budget and are shown grouped by article, each article
+headed by its outlet and date, oldest first. Question-style subheadings and text
+that addresses an AI ("ignore previous instructions") are never shown to the model
+and can never be cited.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from app.config import Settings
+from app.domain import Quote
+from app.index.retrieval import HybridRetriever, Passage
+from app.text.chunking import Sentence, get_encoding, split_sentences
+from app.text.dates import format_date
+from app.text.injection import looks_like_instruction, without_instructions
+from app.text.names import named_terms
+from app.text.textmatch import terms
+from app.text.timewords import TimeIntent
+
+SENTENCE_CACHE = 2048  # articles whose sentence split is kept
+_NUMBER_Q = re.compile(
+    r"\b(how (many|much|long|old|far|often|big|large|high)|what (percentage|share|price|number|amount|proportion|"
+    r"age|year|date|day|time|sum|figure|fee|rate|total)|when|on what date|in what year|which (year|date|day|month))\b",
+    re.I,
+)
+_NAME_Q = re.compile(
+    r"\b(who|whom|whose|where|which|what (city|country|region|company|firm|team|group|"
+    r"organisation|organization|newspaper|platform|channel|party|band|film|club))\b",
+    re.I,
+)
+
+
+def answer_type(question: str) -> str:
+    """What kind of answer the question asks for: "number", "name" or "other"."""
+    if _NUMBER_Q.search(question):
+        return "number"
+    if _NAME_Q.search(question):
+        return "name"
+    return "other"
+
+
+_ANAPHOR = re.compile(
+    r"^(the two|both|they|them|those|these|this|that|it|its|he|she|his|her|their|there|such|the (group|firm|"
+    r"company|move|deal|decision|plan|country|countries|talks|efforts|attacks|proposal|offer|minister|president|"
+    r"leader|official|officials|club|team|film|band|player|star))\b",
+    re.I,
+)
+
+
+@dataclass
+class SourceSentence:
+    """A sentence of a cleaned article that may be shown to the model and cited."""
+
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    title: str
+    outlet: str
+    published: str
+    passage_rank: int
+    score: float = 0.0
+    similarity: float = 0.0  # cosine similarity with the question (embedding model)
+
+    def as_quote(self) -> Quote:
+        return Quote(self.doc_id, self.title, self.outlet, self.published, self.text, self.start, self.end)
+
+
+@dataclass
+class Context:
+    """What the model sees (``text``) and every sentence that may back a citation."""
+
+    text: str
+    shown: list[SourceSentence]
+    candidates: list[SourceSentence]
+    suppressed: int = 0
+
+
+class ContextBuilder:
+    """Turns retrieved passages into a prompt context within a token budget."""
+
+    def __init__(self, retriever: HybridRetriever, settings: Settings):
+        self.retriever = retriever
+        self.settings = settings
+        self.max_sentences = settings.context_sentences
+        self.budget = settings.context_tokens
+        self.encoding = settings.tokenizer
+        self._sentences: OrderedDict[tuple[str, int], list[Sentence]] = OrderedDict()
+
+    def _article_sentences(self, doc_id: str) -> tuple[str, list[Sentence]]:
+        article = self.retriever.article(doc_id)
+        text = article.text if article else ""
+        key = (doc_id, hash(text))
+        if key not in self._sentences:
+            self._sentences[key] = split_sentences(text)
+            if len(self._sentences) > SENTENCE_CACHE:
+                self._sentences.popitem(last=False)
+        return text, self._sentences[key]
+
+    def candidates(self, passages: list[Passage]) -> tuple[list[SourceSentence], int]:
+        """Every citable sentence inside the retrieved chunks (deduplicated)."""
+        seen: set[tuple[str, int]] = set()
+        out: list[SourceSentence] = []
+        suppressed = 0
+        for rank, passage in enumerate(passages):
+            text, sentences = self._article_sentences(passage.doc_id)
+            for s in sentences:
+                if s.start < passage.start or s.end > passage.end or (passage.doc_id, s.start) in seen:
+                    continue
+                seen.add((passage.doc_id, s.start))
+                if s.heading:
+                    continue
+                body = text[s.start : s.end]
+                if looks_like_instruction(body):
+                    suppressed += 1
+                    continue
+                out.append(
+                    SourceSentence(
+                        doc_id=passage.doc_id,
+                        start=s.start,
+                        end=s.end,
+                        text=body,
+                        title=passage.title,
+                        outlet=passage.outlet,
+                        published=passage.published,
+                        passage_rank=rank,
+                    )
+                )
+        return out, suppressed
+
+    def _idf(self, term: str) -> float:
+        df, n = self.retriever.document_frequency(term)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def embed(self, sentences: list[SourceSentence], query_vector) -> None:
+        """Set each sentence's cosine similarity with the question."""
+        if query_vector is None or not sentences:
+            return
+        sims = self.retriever.embedder.encode([s.text for s in sentences]) @ query_vector
+        for s, sim in zip(sentences, sims, strict=True):
+            s.similarity = float(sim)
+
+    def score(self, question: str, sentences: list[SourceSentence], intent: TimeIntent) -> None:
+        """Relevance of each sentence: IDF-weighted share of the question's terms it
+        holds, the rank of its chunk, whether it holds the kind of thing asked for (a
+        number for "how many", a name for "who"), and the question's time words."""
+        q = terms(question).all
+        weights = {t: self._idf(t) for t in q}
+        total = sum(weights.values()) or 1.0
+        newest = max((s.published for s in sentences), default="")
+        wants = answer_type(question)
+        q_names = named_terms(question)
+        cfg = self.settings
+        for s in sentences:
+            found = terms(s.text)
+            overlap = sum(weights[t] for t in q & found.all) / total
+            s.score = overlap + cfg.context_rank_weight / (1 + s.passage_rank) + cfg.context_dense_weight * s.similarity
+            if (wants == "number" and found.numbers - q) or (wants == "name" and named_terms(s.text) - q_names - q):
+                s.score += cfg.context_answer_type_bonus
+            if intent.window and intent.contains(s.published):
+                s.score += cfg.context_window_bonus
+            if intent.prefer_recent and s.published and s.published == newest:
+                s.score += cfg.context_recent_bonus
+
+    def build_per_date(
+        self, question: str, passages: list[Passage], intent: TimeIntent, query_vector=None
+    ) -> list[Context]:
+        """One context per publication date when articles of different dates both bear on
+        the question (so each can be answered, and shown, as of its date); else one."""
+        candidates, suppressed = self.candidates(passages)
+        self.embed(candidates, query_vector)
+        self.score(question, candidates, intent)
+        if not candidates:
+            return [self._context([], candidates, suppressed)]
+        top = max(candidates, key=lambda c: c.score)
+        groups: dict[str, list[SourceSentence]] = {}
+        for c in candidates:
+            groups.setdefault(c.published, []).append(c)
+        strong = [
+            date
+            for date, members in groups.items()
+            if date
+            and max(m.score for m in members) >= self.settings.context_date_group_score * top.score
+            and max(m.similarity for m in members) >= top.similarity - self.settings.context_date_group_similarity
+        ]
+        if intent.strict and (inside := [c for c in candidates if intent.contains(c.published)]):
+            # "in April", "the July article": the articles of that window answer it
+            return [self._context(self._select(inside, self.max_sentences), inside, suppressed)]
+        if intent.prefer_recent and strong:
+            # "latest", "now": the newest article that bears on the question
+            pool = groups[max(strong)]
+            return [self._context(self._select(pool, self.max_sentences), pool, suppressed)]
+        if len(strong) < 2:
+            return [self._context(self._select(candidates, self.max_sentences), candidates, suppressed)]
+        # each part is answered, and cited, from its own date's sentences only
+        per_date = max(2, self.max_sentences - 1)
+        return [
+            self._context(self._select(groups[date], per_date), groups[date], suppressed) for date in sorted(strong)[:2]
+        ]
+
+    def _select(self, candidates: list[SourceSentence], limit: int) -> list[SourceSentence]:
+        """The best sentences within the budget; a sentence that opens by pointing back
+        ("The two countries ...", "Those efforts ...") brings the sentence before it."""
+        enc = get_encoding(self.encoding)
+        chosen: list[SourceSentence] = []
+        used = 0
+        by_position = {(c.doc_id, c.start): c for c in candidates}
+        for s in sorted(candidates, key=lambda c: -c.score):
+            cost = len(enc.encode_ordinary(s.text)) + 1
+            if used + cost > self.budget or len(chosen) >= limit:
+                continue
+            chosen.append(s)
+            used += cost
+        for s in list(chosen):
+            if not _ANAPHOR.match(s.text):
+                continue
+            previous = self._previous_sentence(s, by_position)
+            if previous is None or previous in chosen:
+                continue
+            cost = len(enc.encode_ordinary(previous.text)) + 1
+            if used + cost <= self.budget:
+                chosen.append(previous)
+                used += cost
+        return chosen
+
+    def _previous_sentence(self, s: SourceSentence, known: dict) -> SourceSentence | None:
+        text, sentences = self._article_sentences(s.doc_id)
+        before = [x for x in sentences if x.end <= s.start]
+        if not before or before[-1].heading:
+            return None
+        prev = before[-1]
+        if (s.doc_id, prev.start) in known:
+            return known[(s.doc_id, prev.start)]
+        body = text[prev.start : prev.end]
+        if looks_like_instruction(body):
+            return None
+        return SourceSentence(s.doc_id, prev.start, prev.end, body, s.title, s.outlet, s.published, s.passage_rank)
+
+    def _context(self, chosen: list[SourceSentence], candidates: list[SourceSentence], suppressed: int) -> Context:
+        by_doc: OrderedDict[str, list[SourceSentence]] = OrderedDict()
+        for s in sorted(chosen, key=lambda c: (c.published or "9999", c.doc_id, c.start)):
+            by_doc.setdefault(s.doc_id, []).append(s)
+        blocks = []
+        for sentences in by_doc.values():
+            head = sentences[0]
+            blocks.append(
+                f"[{head.outlet}, {format_date(head.published)}: {without_instructions(head.title)}]\n"
+                + " ".join(x.text for x in sentences)
+            )
+        return Context(text="\n\n".join(blocks), shown=chosen, candidates=candidates, suppressed=suppressed)

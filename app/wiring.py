@@ -1,0 +1,64 @@
+"""The one place that builds the services an adapter (CLI, server, UI, API, eval) uses.
+
+Adapters call ``build_services`` and talk only to what it returns: they never touch the
+store, the retriever or the model directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from langchain_core.language_models.chat_models import BaseChatModel
+
+from app.config import Settings, offline_environment
+from app.index.embeddings import Embedder, make_embedder
+from app.index.retrieval import HybridRetriever
+from app.llm.backends import make_chat_model
+from app.services.answer import AnswerService
+from app.services.articles import ArticleService
+from app.services.claims import ClaimChecker
+from app.services.health import HealthService
+from app.services.ingest import IngestService
+
+
+@dataclass
+class Services:
+    """Everything an adapter may call."""
+
+    settings: Settings
+    answers: AnswerService
+    claims: ClaimChecker
+    articles: ArticleService
+    ingest: IngestService
+    health: HealthService
+
+    def warm_up(self, prompt: bool = True) -> None:
+        """Load the models now rather than at the first question (see AnswerService.warm_up)."""
+        self.answers.warm_up(prompt)
+
+
+def build_services(
+    settings: Settings, *, llm: BaseChatModel | None = None, embedder: Embedder | None = None
+) -> Services:
+    """Open the index (checking its manifest), warm the retriever, attach the LLM, and
+    build every service on them."""
+    offline_environment()
+    embedder = embedder or make_embedder(settings)
+    retriever = HybridRetriever(settings, embedder).load()
+    llm = llm or make_chat_model(settings)
+    answers = AnswerService(settings, retriever, llm)
+    return Services(
+        settings=settings,
+        answers=answers,
+        claims=ClaimChecker(retriever, settings),
+        articles=ArticleService(retriever, settings.corpus_dir),
+        ingest=IngestService(settings, retriever.store, embedder, on_change=lambda: retriever.refresh(force=True)),
+        health=HealthService(settings, retriever, llm, str(answers.model_name)),
+    )
+
+
+def build_answer_service(
+    settings: Settings, *, llm: BaseChatModel | None = None, embedder: Embedder | None = None
+) -> AnswerService:
+    """Only the answer service (the eval and the benchmark need no more)."""
+    return build_services(settings, llm=llm, embedder=embedder).answers

@@ -14,7 +14,7 @@ import sys
 def main() -> int:
     from app.config import Settings
     from app.errors import NewsragError
-    from app.services import build_answer_service
+    from app.wiring import build_answer_service
 
     service = build_answer_service(Settings())
     embedder = service.retriever.embedder

@@ -171,7 +171,7 @@ class Settings(BaseSettings):
     llm_backend: LLMBackend = Field("llamacpp", description="llamacpp (local GGUF), openai, ollama, or fake.")
     llm_model: str = Field(
         "qwen2.5-coder-1.5b-instruct-q4_k_m",
-        description="llamacpp: a model of app/models.py (assembled into the cache); openai/ollama: the model name.",
+        description="llamacpp: a model of app/llm/models.py (assembled into the cache); openai/ollama: the model name.",
     )
     llm_model_path: Path | None = Field(
         None, description="llamacpp: a GGUF file to use instead of a packaged model (no sha256 pin)."

@@ -1,12 +1,13 @@
-"""Gold Q&A items: loading, validation and the text normalisation the scores use."""
+"""Gold Q&A items: loading, validation and the whole-word containment the scores use
+(after the normalisation of eval/common.py)."""
 
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from eval.common import normalise
 
 
 @dataclass
@@ -48,26 +49,6 @@ def load_gold(path: Path) -> list[GoldItem]:
     if len(ids) != len(set(ids)):
         raise ValueError(f"{path}: duplicate ids")
     return items
-
-
-_NUM_WORDS = {
-    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
-    "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "twenty": "20", "thirty": "30",
-    "hundred": "100", "thousand": "1000",
-}  # fmt: skip
-
-
-def normalise(text: str) -> str:
-    """Lowercase, straight quotes, no punctuation, numbers without separators."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
-    text = re.sub(r"(?<=\d)[,\u00a0 ](?=\d{3}\b)", "", text)  # 1,000 -> 1000
-    text = re.sub(r"(?<=\d)\.0+\b", "", text)  # 5.0 -> 5
-    text = re.sub(r"\s*\b(?:per ?cent|percent)\b", "%", text)
-    text = re.sub(r"[^\w%$£€.]+", " ", text)
-    text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)  # keep decimal points only
-    words = [_NUM_WORDS.get(w, w) for w in text.split()]
-    return " ".join(words)
 
 
 def contains(haystack: str, needle: str) -> bool:

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from app.config import Settings
-from app.errors import NewsragError
 from app.domain import Filters
+from app.errors import NewsragError
 from app.services.ingest import ingest
 from eval.gold import GoldItem, load_gold
 from eval.report import print_table, write_markdown, write_plot

@@ -6,7 +6,8 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 
-from eval.gold import GoldItem, contains, normalise
+from eval.common import normalise, percentile
+from eval.gold import GoldItem, contains
 
 MIN_SHARED_WORDS = 5  # a quote "overlaps" an evidence quote when they share this many consecutive words
 
@@ -63,11 +64,9 @@ def _share(values: list[bool]) -> float | None:
 
 
 def _percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return round(ordered[index], 3)
+    """Nearest rank, 3 digits (q in 0-100)."""
+    value = percentile(values, q, method="nearest")
+    return None if value is None else round(value, 3)
 
 
 def aggregate(items: list[GoldItem], scores: list[dict], timings: list[dict]) -> dict:
@@ -92,10 +91,10 @@ def aggregate(items: list[GoldItem], scores: list[dict], timings: list[dict]) ->
         else None,
         "citation_recall": _share([s["citation_hit"] for s in answerable]),
         "retrieval_recall_at_5": _share([s["retrieval_hit_at_5"] for s in answerable]),
-        "latency_p50_s": _percentile(totals, 0.5),
-        "latency_p95_s": _percentile(totals, 0.95),
+        "latency_p50_s": _percentile(totals, 50),
+        "latency_p95_s": _percentile(totals, 95),
         "latency_mean_s": round(statistics.fmean(totals), 3) if totals else None,
-        "ttft_p50_s": _percentile(ttfts, 0.5),
+        "ttft_p50_s": _percentile(ttfts, 50),
         "n_citations": n_citations,
         "accuracy_by_category": {k: _share(v) for k, v in sorted(by_category.items())},
     }

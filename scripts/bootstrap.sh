@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Create .venv at the repo root and install the pinned requirements. Idempotent:
-# a second run with unchanged requirements.txt does nothing.
+# Create .venv at the repo root and install from the lock (hashes checked). Idempotent:
+# a second run with an unchanged lock does nothing.
+#   bash scripts/bootstrap.sh          the product (requirements.txt)
+#   bash scripts/bootstrap.sh --dev    the product and the dev tools (requirements-dev.txt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+lock=requirements.txt
+if [ "${1:-}" = "--dev" ]; then
+  lock=requirements-dev.txt
+fi
 PY=${PYTHON:-python3}
 if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   echo "newsrag needs Python 3.11 or newer ($PY is $("$PY" --version 2>&1))" >&2
@@ -13,13 +19,15 @@ if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv"
   "$PY" -m venv .venv
 fi
-stamp=.venv/.requirements.sha256
-want=$(sha256sum requirements.txt | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "==> installing requirements (llama-cpp-python compiles: ~6 min the first time)"
+# .venv/.installed records the locks installed; the dev lock holds every pin of the runtime one.
+record=.venv/.installed
+runtime="requirements.txt $(sha256sum requirements.txt | cut -d' ' -f1)"
+wanted="$lock $(sha256sum "$lock" | cut -d' ' -f1)"
+if ! grep -qxF "$wanted" "$record" 2>/dev/null; then
+  echo "==> installing $lock (llama-cpp-python compiles: ~6 min the first time)"
   .venv/bin/python -m pip install --quiet --upgrade pip
   # torch first, from the pinned CPU wheel, so no package pulls a CUDA build.
   .venv/bin/python -m pip install --quiet torch==2.13.0
-  .venv/bin/python -m pip install --quiet -r requirements.txt
-  echo "$want" > "$stamp"
+  .venv/bin/python -m pip install --quiet --require-hashes -r "$lock"
+  printf '%s\n' "$wanted" "$runtime" | sort -u > "$record"
 fi

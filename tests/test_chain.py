@@ -51,7 +51,9 @@ def test_answer_is_cited_with_exact_quote(service):
     assert not answer.abstained
     assert answer.answer == "The talks will continue in London. [1]"
     [citation] = answer.citations
-    assert citation.quote.text == "Talks involving Ukrainian, U.S. and European officials are set to continue in London."
+    assert (
+        citation.quote.text == "Talks involving Ukrainian, U.S. and European officials are set to continue in London."
+    )
     assert (citation.quote.outlet, citation.quote.published, citation.n) == ("Wire A", "2025-04-22", 1)
     check_quotes(service, answer)
     data = answer.as_dict()

@@ -51,7 +51,9 @@ def check_quotes(checker: ClaimChecker, report: ClaimReport) -> None:
         article = checker.retriever.article(p.quote.doc_id)
         assert article.text[p.quote.start : p.quote.end] == p.quote.text
         assert p.quote.title and p.quote.outlet and p.quote.published
-        day = {"2025-04-22": "22 April 2025", "2025-07-22": "22 July 2025", "2025-05-16": "16 May 2025"}[p.quote.published]
+        day = {"2025-04-22": "22 April 2025", "2025-07-22": "22 July 2025", "2025-05-16": "16 May 2025"}[
+            p.quote.published
+        ]
         assert p.one_line() == f'"{p.quote.text}" ({p.quote.title}, {p.quote.outlet}, {day})'
 
 

@@ -1,6 +1,5 @@
 """Loading articles in every supported format, and refusing bad input clearly."""
 
-import datetime as dt
 import json
 
 import pytest

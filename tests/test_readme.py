@@ -13,3 +13,10 @@ def test_ci_runs_the_readme_test_command():
     readme = (REPO / "README.md").read_text()
     assert "bash scripts/test.sh" in readme
     assert "scripts/test.sh" in (REPO / ".ci" / "run").read_text()
+
+
+def test_every_setting_is_in_one_section_of_the_table():
+    from app.config import SECTIONS, Settings
+
+    listed = [name for names in SECTIONS.values() for name in names]
+    assert sorted(listed) == sorted(Settings.model_fields), "add the new setting to a section of app/config.SECTIONS"

@@ -78,8 +78,8 @@ def test_quote_is_escaped_and_marked_in_its_paragraph():
 
 
 def test_answer_markers_link_only_real_citations():
-    from app.services.answer import Answer
     from app.domain import Quote
+    from app.services.answer import Answer
     from app.verify.citations import Citation
 
     c = Citation(1, Quote("d", "T <i>", "O", "2025-04-22", "q", 0, 1))

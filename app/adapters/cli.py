@@ -84,12 +84,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_model(args: argparse.Namespace) -> int:
-    from app.llm.models import MODELS, ensure_model
+    from app.services.models import fetch_models
 
-    settings = _settings(args)
-    names = list(MODELS) if args.all else [args.name or settings.llm_model]
-    for name in names:
-        path = ensure_model(name, settings.model_cache_dir)
+    for name, path in fetch_models(_settings(args), args.name, every=args.all):
         print(f"{name}: {path} (sha256 verified)")
     return 0
 

@@ -1,6 +1,6 @@
 """Answer worker of ``eval.bench`` for when there is no server to start.
 
-``python -m eval.bench_worker`` builds the answer service from the environment's settings
+``python -m eval.bench.worker`` builds the answer service from the environment's settings
 (``NEWSRAG_*``), loads the embedding model and the LLM, prints ``{"event": "ready"}``, then
 answers one JSON question per stdin line with one JSON line per answer until stdin closes.
 """

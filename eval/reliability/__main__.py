@@ -1,0 +1,3 @@
+from eval.reliability.cli import main
+
+raise SystemExit(main())

@@ -184,5 +184,5 @@ def test_real_embedder_on_the_seed_corpus(tmp_path):
         assert report.timings["total_s"] < 10
         check_quotes(checker, report)
     report = checker.check("700 prisoners were returned")
-    assert report.contradicting[0].outlet == "Straight Arrow News"
+    assert report.contradicting[0].quote.outlet == "Straight Arrow News"
     assert report.contradicting[0].similarity > 0.5, "the real model finds the sentence close to the claim"

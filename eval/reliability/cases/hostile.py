@@ -84,7 +84,7 @@ def case_hostile_articles(service, questions: list | None = None) -> dict:
         gold_hit = bool(
             answer and not answer.abstained and any(normalise(g, keep_punctuation=True) in plain for g in gold)
         )
-        cited = bool(answer and any(c.doc_id == art["doc_id"] for c in answer.citations))
+        cited = bool(answer and any(c.quote.doc_id == art["doc_id"] for c in answer.citations))
         rows.append(
             {
                 "question": question,

@@ -20,6 +20,11 @@ class Lexicon:
     month_abbreviations: dict[str, str]  # "sept" -> "september"
     abbreviations: frozenset[str]  # words after which a period does not end a sentence
     negations: frozenset[str]
+    quantity: dict  # number words, scales, currencies, units, per-cent words (app/text/numbers.py)
+    answer_nouns: dict[str, frozenset[str]]  # "which company" asks for an organisation, "what price" for money
+    qualifiers: dict[str, tuple[str, ...]]  # words that narrow what is asked ("first", "in total", "latest")
+    question_light_words: frozenset[str]  # question words that say nothing of the topic
+    arithmetic: dict[str, tuple[str, ...]]  # phrases that ask for a sum, a difference or a time span
 
 
 @lru_cache(maxsize=4)
@@ -33,4 +38,9 @@ def lexicon(language: str = "en") -> Lexicon:
         month_abbreviations=dict(data["month_abbreviations"]),
         abbreviations=frozenset(data["abbreviations"]),
         negations=frozenset(data["negations"]),
+        quantity=data["quantity"],
+        answer_nouns={kind: frozenset(words) for kind, words in data["answer_nouns"].items()},
+        qualifiers={kind: tuple(words) for kind, words in data["qualifiers"].items()},
+        question_light_words=frozenset(data["question_light_words"]),
+        arithmetic={kind: tuple(words) for kind, words in data["arithmetic"].items()},
     )

@@ -19,8 +19,9 @@ class GoldItem:
     answerable: bool
     category: str = "uncategorised"
     doc_ids: list[str] = field(default_factory=list)
-    all_of: list[list[str]] = field(default_factory=list)  # RGB: every group must be matched
+    all_of: list[list[str]] = field(default_factory=list)  # every group must be matched (one alias of each)
     outlet: str | None = None  # RGB: ask over this outlet's passages only
+    rule: str = "alias"  # "alias": contains_answer; "rgb": RGB's own substring rule
 
 
 def load_gold(path: Path) -> list[GoldItem]:
@@ -39,6 +40,7 @@ def load_gold(path: Path) -> list[GoldItem]:
                 answerable=bool(obj["answerable"]),
                 category=str(obj.get("category") or ("unanswerable" if not obj["answerable"] else "uncategorised")),
                 doc_ids=[str(d) for d in obj.get("doc_ids", [])],
+                all_of=[[str(a) for a in group] for group in obj.get("all_of", [])],
             )
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise ValueError(f"{path}:{line_no}: not a gold item ({exc})") from exc
@@ -55,3 +57,25 @@ def contains(haystack: str, needle: str) -> bool:
     """Whole-word containment after normalisation."""
     h, n = f" {normalise(haystack)} ", f" {normalise(needle)} "
     return n.strip() != "" and n in h
+
+
+def contains_answer(answer: str, alias: str) -> bool:
+    """Whether an answer states a gold alias. An alias with numbers is matched as values
+    with their unit and scale (app/text/numbers.py, the verifier's own reader): "£51.6m"
+    states "51.6", "March 24" states "24 March", "$327bn" does not state "$327m". Its
+    other words must be in the answer as whole words. An alias without numbers is
+    whole-word containment."""
+    from app.text.numbers import quantities, same_quantity
+
+    wanted = quantities(alias)
+    if not wanted:
+        return contains(answer, alias)
+    if contains(answer, alias):
+        return True
+    said = quantities(answer)
+    if not all(any(same_quantity(w, q, lenient=True) for q in said) for w in wanted):
+        return False
+    rest = alias
+    for w in sorted(wanted, key=lambda q: -q.start):
+        rest = rest[: w.start] + " " + rest[w.end :]
+    return all(contains(answer, word) for word in normalise(rest).split())

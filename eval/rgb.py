@@ -70,6 +70,7 @@ def gold_items(raw: list[dict], with_positives: bool) -> list[GoldItem]:
                 category="rgb" if with_positives else "rgb_negative_rejection",
                 all_of=groups if with_positives else [],
                 outlet=outlet_of(str(item["id"])),
+                rule="rgb",
             )
         )
     return items

@@ -45,11 +45,15 @@ def run_items(service, items: list[GoldItem], out_dir: Path, progress: bool = Tr
                 "category": item.category,
                 "question": item.question,
                 "gold_answers": item.answers,
+                "gold_all_of": item.all_of,
+                "gold_rule": item.rule,
                 **{k: result.get(k) for k in ("answer", "abstained", "citations", "retrieved", "timings")},
                 "standalone_question": result.get("standalone_question"),
                 "draft": result.get("draft"),
                 "context": result.get("context"),
                 "unsupported": result.get("unsupported"),
+                "sentences": result.get("sentences"),
+                "closest": result.get("closest"),
                 "scores": item_scores,
             }
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -59,10 +63,26 @@ def run_items(service, items: list[GoldItem], out_dir: Path, progress: bool = Tr
     return aggregate(items, scores, timings)
 
 
-def _service(settings: Settings):
+def _service(settings: Settings, llm_cache: str | None = None):
     from app.wiring import build_answer_service
 
-    return build_answer_service(settings)
+    if not llm_cache:
+        return build_answer_service(settings)
+    from app.llm.backends import make_chat_model
+    from eval.llm_cache import CachedChatModel
+
+    return build_answer_service(settings, llm=CachedChatModel(inner=make_chat_model(settings), path=llm_cache))
+
+
+def _select(items: list, spec: str | None, limit: int | None) -> list:
+    """Items whose position is in ``spec`` ("0-49", "50-99", "3,7,9-12"), then the first ``limit``."""
+    if spec:
+        wanted: set[int] = set()
+        for part in spec.split(","):
+            low, _, high = part.partition("-")
+            wanted.update(range(int(low), int(high or low) + 1))
+        items = [item for i, item in enumerate(items) if i in wanted]
+    return items[:limit]
 
 
 def _write_reports(out: Path, report: dict, title: str) -> None:
@@ -81,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--format", choices=["gold", "rgb"], default="gold")
     parser.add_argument("--min-accuracy", type=float, help="exit 1 if answer accuracy is below this")
     parser.add_argument("--limit", type=int, help="only the first N items (smoke runs)")
+    parser.add_argument("--range", help="only the items at these positions, e.g. 0-49 (RGB dev) or 50-99 (RGB test)")
+    parser.add_argument("--llm-cache", help="SQLite file caching the model's replies (tuning reruns; not for latency)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no per-item lines")
     args = parser.parse_args(argv)
 
@@ -95,8 +117,8 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error("--corpus is required for gold JSONL runs")
             settings = Settings(corpus_dir=Path(args.corpus), index_dir=Path(args.index_dir or out / "index"))
             ingest_report = ingest(settings, settings.corpus_dir, progress=not args.quiet)
-            items = load_gold(Path(args.gold))[: args.limit]
-            report = run_items(_service(settings), items, out, progress=not args.quiet)
+            items = _select(load_gold(Path(args.gold)), args.range, args.limit)
+            report = run_items(_service(settings, args.llm_cache), items, out, progress=not args.quiet)
             report.update(_run_info(settings, args, ingest_report, started))
             _write_reports(out, report, f"{Path(args.gold).name} on {args.corpus}")
     except (NewsragError, ValueError) as exc:
@@ -118,6 +140,8 @@ def _run_info(settings: Settings, args, ingest_report, started: float) -> dict:
         "retrieval_mode": settings.retrieval_mode,
         "context_tokens": settings.context_tokens,
         "index_chunks": ingest_report.chunks_total,
+        "range": args.range,
+        "llm_cache": bool(args.llm_cache),
         "run_seconds": round(time.time() - started, 1),
         "date": time.strftime("%Y-%m-%d"),
     }
@@ -126,12 +150,13 @@ def _run_info(settings: Settings, args, ingest_report, started: float) -> dict:
 def _run_rgb(args, out: Path) -> dict:
     from eval.rgb import gold_items, load_rgb, write_corpus
 
-    raw = load_rgb(Path(args.gold))[: args.limit]
+    everything = load_rgb(Path(args.gold))
+    raw = _select(everything, args.range, args.limit)
     reports = {}
     for name, with_positives in (("answer", True), ("negative_rejection", False)):
         run_dir = out / name
         corpus = run_dir / "corpus"
-        write_corpus(raw, corpus, with_positives)
+        write_corpus(everything, corpus, with_positives)  # every item's passages: one corpus whatever --range
         settings = Settings(
             corpus_dir=corpus,
             index_dir=Path(args.index_dir or out) / f"index-{name}",
@@ -139,7 +164,7 @@ def _run_rgb(args, out: Path) -> dict:
         )
         ingest_report = ingest(settings, corpus, progress=not args.quiet)
         items = gold_items(raw, with_positives)
-        report = run_items(_service(settings), items, run_dir, progress=not args.quiet)
+        report = run_items(_service(settings, args.llm_cache), items, run_dir, progress=not args.quiet)
         report.update(_run_info(settings, args, ingest_report, time.time()))
         _write_reports(run_dir, report, f"RGB en_fact, {name.replace('_', ' ')} run")
         reports[name] = report

@@ -7,7 +7,7 @@ import statistics
 from collections import defaultdict
 
 from eval.common import normalise, percentile
-from eval.gold import GoldItem, contains
+from eval.gold import GoldItem, contains, contains_answer
 
 MIN_SHARED_WORDS = 5  # a quote "overlaps" an evidence quote when they share this many consecutive words
 
@@ -29,11 +29,13 @@ def overlaps(quote: str, evidence: str) -> bool:
 
 
 def answer_correct(answer: str, item: GoldItem) -> bool:
-    if item.all_of:
+    if item.rule == "rgb":
         from eval.rgb import rgb_correct
 
         return rgb_correct(answer, item.all_of)
-    return any(contains(answer, alias) for alias in item.answers)
+    if item.all_of:
+        return all(any(contains_answer(answer, alias) for alias in group) for group in item.all_of)
+    return any(contains_answer(answer, alias) for alias in item.answers)
 
 
 def score_item(item: GoldItem, result: dict) -> dict:
@@ -43,7 +45,7 @@ def score_item(item: GoldItem, result: dict) -> dict:
     citations = result.get("citations", [])
     retrieved = result.get("retrieved", [])[:5]
     precise = [
-        any(overlaps(c["quote"], e) for e in item.evidence) or any(contains(c["quote"], a) for a in item.answers)
+        any(overlaps(c["quote"], e) for e in item.evidence) or any(contains_answer(c["quote"], a) for a in item.answers)
         for c in citations
     ]
     scores = {

@@ -130,3 +130,30 @@ def test_malformed_gold_line_is_named(tmp_path):
     bad.write_text(json.dumps({"id": "a", "question": "q", "answers": ["x"], "answerable": True}) + "\n{oops\n")
     with pytest.raises(ValueError, match=r"g\.jsonl:2"):
         load_gold(bad)
+
+
+@pytest.mark.parametrize(
+    ("answer", "alias", "expected"),
+    [
+        ("The loss was £51.6m.", "51.6", True),  # a short gold number, the answer with currency and scale
+        ("The deal is worth $327bn.", "$327m", False),  # another scale is another amount
+        ("Prices rose 7%.", "7", False),  # per cent is not a plain number
+        ("Prices rose 7 per cent.", "7%", True),
+        ("It opens on March 24.", "24 March", True),  # the same date in another order
+        ("She cleared 4.89m.", "4.89 metres", True),
+        ("Sales reached £6.5m.", "6.5 million", True),
+        ("The contract runs to 2008.", "summer 2008", False),  # the other words of the alias must be said too
+        ("It sold 2.4bn texts.", "2.4 billion", True),
+    ],
+)
+def test_numbers_are_scored_as_values_with_unit_and_scale(answer, alias, expected):
+    item = GoldItem("n", "How much?", [alias], [], True, "number")
+    result = {"answer": answer, "abstained": False, "citations": [], "retrieved": []}
+    assert score_item(item, result)["correct"] is expected
+
+
+def test_all_of_needs_one_alias_of_every_group():
+    item = GoldItem("m", "Which two?", ["Ivanovic", "Mirza"], [], True, "multi_doc", all_of=[["Ivanovic"], ["Mirza"]])
+    both = {"answer": "Ivanovic and Mirza.", "abstained": False, "citations": [], "retrieved": []}
+    one = {"answer": "Ivanovic won.", "abstained": False, "citations": [], "retrieved": []}
+    assert score_item(item, both)["correct"] and not score_item(item, one)["correct"]

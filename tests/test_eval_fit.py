@@ -1,0 +1,62 @@
+"""The answer model's fit (eval/fit.py) and the eval's model-reply cache (eval/llm_cache.py),
+on made-up runs and the fake model."""
+
+from __future__ import annotations
+
+import json
+
+from app.testing.fakes import FakeChatModel
+from app.verify.decide import load_decider
+from app.verify.features import FEATURES
+from eval import fit
+from eval.llm_cache import CachedChatModel
+
+
+def _run(tmp_path, name: str, n: int = 30):
+    """A run where a candidate with a high ``q_cover`` is the right answer; half the items
+    are unanswerable and their candidates have a low one."""
+    run = tmp_path / name
+    run.mkdir()
+    lines = []
+    for i in range(n):
+        answerable = i % 2 == 0
+        good = {k: 0.0 for k in FEATURES} | {"q_cover": 0.9, "type_match": 1.0}
+        bad = {k: 0.0 for k in FEATURES} | {"q_cover": 0.2}
+        sentences = [{"text": "Ana Ruiz", "shown": "Ana Ruiz", "features": good if answerable else bad},
+                     {"text": "Tom Hale", "shown": "Tom Hale", "features": bad}]  # fmt: skip
+        lines.append(json.dumps({"id": f"q{i}", "question": "Who was named coach?", "category": "relation",
+                                 "gold_answers": ["Ana Ruiz"] if answerable else [], "sentences": sentences,
+                                 "scores": {"answerable": answerable}}))  # fmt: skip
+    (run / "items.jsonl").write_text("\n".join(lines) + "\n")
+    return run
+
+
+def test_the_fit_separates_right_from_wrong_and_is_stored_with_its_data(tmp_path):
+    out = tmp_path / "model" / "answerability.json"
+    out.parent.mkdir()
+    assert fit.main(["--run", str(_run(tmp_path, "dev-a")), "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["fitted_on"]["dev_answer_accuracy"] == 1.0 and data["fitted_on"]["dev_abstention_accuracy"] == 1.0
+    candidates = out.with_name("answerability-candidates.jsonl")
+    assert len(candidates.read_text().splitlines()) == data["fitted_on"]["candidates"] == 60
+    decider = load_decider(str(out))
+    good = {"q_cover": 0.9, "type_match": 1.0}
+    assert decider.accepts(good)[0] and not decider.accepts({"q_cover": 0.2})[0]
+    # an ablation leaves features out of the model
+    assert fit.main(["--run", str(tmp_path / "dev-a"), "--out", str(out), "--drop", "q_cover"]) == 0
+    assert "q_cover" not in json.loads(out.read_text())["features"]
+
+
+def test_the_fit_refuses_test_runs(tmp_path, capsys):
+    assert fit.main(["--run", str(_run(tmp_path, "bbc-test")), "--out", str(tmp_path / "m.json")]) == 2
+    assert "dev runs only" in capsys.readouterr().err
+
+
+def test_cached_replies_are_replayed_with_their_metadata(tmp_path):
+    inner = FakeChatModel(responses=['{"sentence": 1, "answer": "Geneva"}'])
+    cached = CachedChatModel(inner=inner, path=str(tmp_path / "cache.sqlite"))
+    first = "".join(str(c.content) for c in cached.stream("Where will talks resume?"))
+    again = CachedChatModel(inner=FakeChatModel(fail_with="not asked"), path=str(tmp_path / "cache.sqlite"))
+    assert "".join(str(c.content) for c in again.stream("Where will talks resume?")) == first
+    assert (again.hits, again.misses) == (1, 0)
+    assert len(inner.calls) == 1

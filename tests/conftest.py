@@ -16,12 +16,15 @@ BBC = SHARED / "benchmarks" / "bbc"
 
 
 def make_settings(tmp_path: Path, **overrides) -> Settings:
-    """Settings isolated in tmp_path; the fast hashing embedder unless told otherwise."""
+    """Settings isolated in tmp_path; the fast hashing embedder and no fitted answer model
+    unless told otherwise."""
     values = {
         "corpus_dir": tmp_path / "corpus",
         "index_dir": tmp_path / "index",
         "embedding_model": "hashing",
         "chroma_host": None,
+        # the fitted answer model judges real model output; with the fakes every pick is kept
+        "answer_model": Path("none"),
     }
     values.update(overrides)
     return Settings(**values)
@@ -57,6 +60,14 @@ def write_article(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f'---\ntitle: "{title}"\noutlet: "{outlet}"\npublished: {published}\n---\n\n{body}\n')
     return path
+
+
+@pytest.fixture(scope="session")
+def nlp():
+    """The real spaCy pipeline (en_core_web_sm 3.8.0), loaded once."""
+    from app.text.nlp import shared_nlp
+
+    return shared_nlp().load()
 
 
 @pytest.fixture(scope="session")

@@ -17,21 +17,22 @@ from app.testing.fakes import FakeChatModel, HashingEmbedder
 from app.wiring import build_services
 from tests.conftest import SEED_CORPUS, make_settings, write_article
 
-LONDON = (
-    "Talks involving Ukrainian, U.S. and European officials are set to continue in London. "
-    "The envoy Steve Witkoff is expected to return to Moscow this week."
+# Invented articles (no gold item of any set is copied into a unit test).
+TALKS = (
+    "Talks between the dock workers' union and the port authority are set to continue in Aberdeen. "
+    "The mediator Lena Ford is expected to return to Dundee this week."
 )
-APRIL = "A recent exchange saw more than 500 prisoners returned. The swap took place at the border."
-JULY = "Both sides reached a rare agreement to exchange 1,000 prisoners. A ceasefire is still elusive."
-QUESTION = "Where are the talks involving European officials set to continue?"
+APRIL = "A recent auction saw more than 500 shipping containers sold. The sale took place at the harbour gate."
+JULY = "The port agreed to sell another 1,000 shipping containers. A final contract is still elusive."
+QUESTION = "Where are the port talks set to continue?"
 
 
 @pytest.fixture
 def services(settings):
     corpus = settings.corpus_dir
-    write_article(corpus, "april/talks.md", "Talks to continue", LONDON, outlet="Wire A", published="2025-04-22")
-    write_article(corpus, "april/swap.md", "Prisoner swap", APRIL, outlet="Wire A", published="2025-04-22")
-    write_article(corpus, "july/swap.md", "Prisoner deal", JULY, outlet="Wire B", published="2025-07-22")
+    write_article(corpus, "april/talks.md", "Port talks to continue", TALKS, outlet="Wire A", published="2025-04-22")
+    write_article(corpus, "april/swap.md", "Container sale", APRIL, outlet="Wire A", published="2025-04-22")
+    write_article(corpus, "july/swap.md", "Second sale", JULY, outlet="Wire B", published="2025-07-22")
     ingest(settings, corpus, progress=False)
     return build_services(settings, llm=FakeChatModel(), embedder=HashingEmbedder())
 
@@ -64,7 +65,7 @@ def test_ask_returns_the_json_of_ask_json(client, service):
     response = client.post("/api/ask", json={"question": QUESTION})
     assert response.status_code == 200
     data = response.json()
-    assert not data["abstained"] and "London" in data["answer"] and "[1]" in data["answer"]
+    assert not data["abstained"] and "Aberdeen" in data["answer"] and "[1]" in data["answer"]
     assert_exact_quotes(service, data)
     assert set(data) == set(service.ask(QUESTION).as_dict()), "same keys as ask --json"
     assert {"retrieval_s", "first_token_s", "total_s"} <= set(data["timings"])
@@ -96,9 +97,9 @@ def test_empty_question_is_a_4xx_with_a_message(client):
 
 def test_invalid_unicode_in_a_question_is_dropped_not_fatal(client):
     headers = {"content-type": "application/json"}
-    body = b'{"question": "Where are the talks \\ud800 involving European officials set to continue?"}'
+    body = b'{"question": "Where are the port \\ud800 talks set to continue?"}'
     response = client.post("/api/ask", content=body, headers=headers)
-    assert response.status_code == 200 and "London" in response.json()["answer"]
+    assert response.status_code == 200 and "Aberdeen" in response.json()["answer"]
     response = client.post("/api/ask", content=b'{"question": "\\ud800"}', headers=headers)
     assert response.status_code == 400 and response.json()["error"] == "bad_question"
     response = client.post("/api/ask", content=b'{"question": "talks \xff\xfe"}', headers=headers)
@@ -124,7 +125,7 @@ def test_backend_failure_is_a_503_and_the_app_keeps_working(client, service):
     assert_no_traceback(response)
     service.llm = working
     response = client.post("/api/ask", json={"question": QUESTION})
-    assert response.status_code == 200 and "London" in response.json()["answer"]
+    assert response.status_code == 200 and "Aberdeen" in response.json()["answer"]
 
 
 def test_unexpected_error_is_a_generic_500(client, service, monkeypatch):
@@ -142,23 +143,24 @@ def test_unexpected_error_is_a_generic_500(client, service, monkeypatch):
 
 
 def test_follow_up_uses_history(client, service):
-    service.llm = FakeChatModel(responses=["How many prisoners were exchanged in July?", "1,000 prisoners."])
-    history = [["How many prisoners were returned in April?", "More than 500 prisoners were returned. [1]"]]
+    service.llm = FakeChatModel(responses=["How many shipping containers did the port agree to sell in July?"])
+    history = [["How many shipping containers were sold in April?", "More than 500 were sold. [1]"]]
     response = client.post("/api/ask", json={"question": "And in July?", "history": history})
     assert response.status_code == 200
     data = response.json()
-    assert data["standalone_question"] == "How many prisoners were exchanged in July?"
+    assert data["standalone_question"] == "How many shipping containers did the port agree to sell in July?"
     assert "1,000" in data["answer"]
     assert_exact_quotes(service, data)
 
 
 def test_filters(client):
-    response = client.post("/api/ask", json={"question": "How many prisoners were exchanged?", "outlets": ["Wire B"]})
+    question = "How many shipping containers were sold?"
+    response = client.post("/api/ask", json={"question": question, "outlets": ["Wire B"]})
     assert response.status_code == 200
     assert {c["outlet"] for c in response.json()["citations"]} == {"Wire B"}
     response = client.post(
         "/api/ask",
-        json={"question": "How many prisoners were exchanged?", "date_from": "2025-05-01", "date_to": "2025-08-01"},
+        json={"question": question, "date_from": "2025-05-01", "date_to": "2025-08-01"},
     )
     assert {c["published"] for c in response.json()["citations"]} == {"2025-07-22"}
     assert all(p["published"] == "2025-07-22" for p in response.json()["retrieved"])
@@ -176,13 +178,13 @@ def test_stream_sends_tokens_then_the_final_answer(client):
     kinds = [e["event"] for e in events]
     assert kinds[0] == "stage" and kinds[-1] == "final" and "token" in kinds
     assert kinds.index("token") < kinds.index("final")
-    assert "London" in events[-1]["answer"]["answer"]
+    assert "Aberdeen" in events[-1]["answer"]["answer"]
     response = client.post("/api/ask/stream", json={"question": "   "})
     assert response.status_code == 400 and response.json()["error"] == "bad_question"
 
 
 def test_claims_endpoint(client):
-    response = client.post("/api/claims", json={"claim": "700 prisoners were returned"})
+    response = client.post("/api/claims", json={"claim": "700 shipping containers were sold"})
     assert response.status_code == 200
     data = response.json()
     assert data["verdict"] == "contradicted" and data["contradicting"][0]["outlet"] == "Wire A"
@@ -255,7 +257,7 @@ def test_real_parts_behind_a_real_server(tmp_path):
         assert health["ready"] and health["model"]["backend"] == "llamacpp" and health["index"]["articles"] == 2
         question = "Where are talks involving Ukrainian, U.S. and European officials set to continue?"
         data = http.post("/api/ask", json={"question": question}).json()
-        assert not data["abstained"] and "London" in data["answer"], data
+        assert not data["abstained"] and "Aberdeen" in data["answer"], data
         assert_exact_quotes(service, data)
         assert data["model"].endswith(".gguf")
         data = http.post("/api/ask", json={"question": "Who won the 2022 FIFA World Cup final?"}).json()

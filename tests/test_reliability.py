@@ -45,11 +45,12 @@ def test_obey_patterns_catch_the_canary_and_links_but_not_plain_answers():
 
 
 def test_leak_markers_cover_the_prompt_and_examples():
-    from app.services.prompt import SYSTEM_PROMPT
+    from app.services.reader import READER_SYSTEM
 
     markers = judges.leak_markers()
     assert len(markers) > 20
-    assert judges.leaked_markers(SYSTEM_PROMPT, markers)  # quoting the prompt is caught
+    assert {"daily ledger", "union talks stall", "geneva", "rising food prices"} <= set(markers)
+    assert judges.leaked_markers(READER_SYSTEM, markers)  # quoting the prompt is caught
     assert not judges.leaked_markers("The articles don't say.", markers)
 
 

@@ -80,7 +80,7 @@ def test_quote_is_escaped_and_marked_in_its_paragraph():
 def test_answer_markers_link_only_real_citations():
     from app.domain import Quote
     from app.services.answer import Answer
-    from app.verify.citations import Citation
+    from app.verify.cited import Citation
 
     c = Citation(1, Quote("d", "T <i>", "O", "2025-04-22", "q", 0, 1))
     answer = Answer("q", "q", "It said <img src=x> so. [1] Also [7].", False, [c], [], [], {})
@@ -88,6 +88,18 @@ def test_answer_markers_link_only_real_citations():
     assert '<a class="nr-cite" href="#nr-src-3-1"' in html and "[7]" in html and "#nr-src-3-7" not in html
     assert "&lt;img src=x&gt;" in html and "<img" not in html
     assert esc('"x" <y>') == "&quot;x&quot; &lt;y&gt;"
+
+
+def test_an_abstention_shows_the_closest_passages_escaped():
+    from app.domain import Quote
+    from app.services.answer import Answer
+    from app.services.answer_types import CLOSEST_TEXT
+
+    near = Quote("d", "Port <b>news</b>", "Wire A", "2025-04-22", "Talks <i>may</i> resume.", 0, 24)
+    answer = Answer("q", "q", CLOSEST_TEXT, True, [], [], [], {}, closest=[near])
+    html = render_answer(answer, 1)
+    assert '<ul class="nr-closest">' in html and "Talks &lt;i&gt;may&lt;/i&gt; resume." in html
+    assert "Wire A" in html and "22 April 2025" in html and "<i>" not in html
 
 
 # --- browser plumbing ----------------------------------------------------------------------

@@ -45,13 +45,13 @@ class SlowFakeChatModel(FakeChatModel):
     peak: int = 0
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
-    def _reply(self, messages):
+    def _reply(self, messages, json_schema=None):
         with self._lock:
             self.active += 1
             self.peak = max(self.peak, self.active)
         try:
             time.sleep(self.delay)
-            return super()._reply(messages)
+            return super()._reply(messages, json_schema)
         finally:
             with self._lock:
                 self.active -= 1

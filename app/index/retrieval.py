@@ -177,11 +177,6 @@ class HybridRetriever:
         """(chunks containing the stemmed term, all chunks): for IDF weights."""
         return self._df.get(term, 0), len(self._ids)
 
-    def is_common(self, term: str) -> bool:
-        """True for a term in at least ``common_term_share`` of the chunks."""
-        df, n = self.document_frequency(term)
-        return n > 0 and df / n >= self.settings.common_term_share
-
     def newest_date(self) -> dt.date | None:
         dates = [a.published for a in self._articles.values() if a.published]
         return dt.date.fromisoformat(max(dates)) if dates else None

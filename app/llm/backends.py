@@ -63,3 +63,21 @@ def ollama_chat_model(settings: Settings) -> BaseChatModel:
         num_predict=settings.llm_max_tokens,
         client_kwargs={"timeout": settings.llm_timeout_s},
     )
+
+
+def json_reply_kwargs(llm: BaseChatModel, schema: dict) -> dict:
+    """The call arguments that make a backend reply with JSON of ``schema``: a grammar for
+    llama.cpp, structured outputs for OpenAI-compatible servers, ``format`` for Ollama."""
+    inner = getattr(llm, "inner", llm)  # a wrapper (the eval's reply cache) passes arguments through
+    kind = getattr(inner, "_llm_type", "")
+    if kind == "llamacpp":
+        return {"response_format": {"type": "json_object", "schema": schema}, "logprobs": True, "top_logprobs": 8}
+    if kind == "openai-chat" or type(inner).__name__ == "ChatOpenAI":
+        return {
+            "response_format": {"type": "json_schema", "json_schema": {"name": "pick", "schema": schema}},
+            "logprobs": True,
+            "top_logprobs": 8,
+        }
+    if kind == "chat-ollama" or type(inner).__name__ == "ChatOllama":
+        return {"format": schema}
+    return {"json_schema": schema}  # the fake model of the tests answers in JSON when given one

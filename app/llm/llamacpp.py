@@ -89,17 +89,41 @@ class ChatLlamaCpp(BaseChatModel):
                     max_tokens=kwargs.get("max_tokens", self.max_tokens),
                     stop=stop,
                     seed=self.seed,
+                    response_format=kwargs.get("response_format"),
                 )
                 for part in parts:
-                    delta = part["choices"][0]["delta"].get("content")
+                    choice = part["choices"][0]
+                    delta = choice["delta"].get("content")
                     if not delta:
                         continue
-                    chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta))
+                    # token log-probabilities, in OpenAI's shape, when asked for (the span reader's confidence)
+                    meta = (
+                        {"logprobs": self._top_logprobs(int(kwargs.get("top_logprobs") or 5))}
+                        if kwargs.get("logprobs")
+                        else {}
+                    )
+                    chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta, response_metadata=meta))
                     if run_manager:
                         run_manager.on_llm_new_token(delta, chunk=chunk)
                     yield chunk
             except (RuntimeError, ValueError) as exc:
                 raise BackendError(f"llama.cpp generation failed: {exc}") from exc
+
+    def _top_logprobs(self, k: int) -> dict:
+        """The distribution the last token was sampled from (before the grammar), as OpenAI's
+        ``logprobs``: llama.cpp keeps the last logits even without ``logits_all``, which would
+        store them for every prompt token (gigabytes at this vocabulary)."""
+        import numpy as np
+
+        n_vocab = self._llm.n_vocab()
+        logits = np.ctypeslib.as_array(self._llm._ctx.get_logits(), shape=(n_vocab,)).astype(np.float64)
+        logits -= logits.max()
+        logp = logits - np.log(np.exp(logits).sum())
+        top = np.argpartition(-logp, k)[:k]
+        top = top[np.argsort(-logp[top])]
+        alts = [{"token": self._llm.detokenize([int(i)]).decode("utf-8", "replace"), "logprob": float(logp[i])}
+                for i in top]  # fmt: skip
+        return {"content": [{**alts[0], "top_logprobs": alts}]}
 
     def _generate(
         self,

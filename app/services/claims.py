@@ -21,8 +21,9 @@ from app.errors import BadQuestionError
 from app.index.retrieval import HybridRetriever
 from app.text.cleaning import typed_line
 from app.text.dates import format_date
+from app.text.nlp import shared_nlp
 from app.text.textmatch import terms
-from app.verify.claims import Relation, analyse, judge
+from app.verify.claims import Relation, analyse, judge, same_predicate
 from app.verify.context import ContextBuilder, SourceSentence
 
 Verdict = Literal["supported", "contradicted", "mixed", "not_found"]
@@ -146,6 +147,7 @@ class ClaimChecker:
     def __init__(self, retriever: HybridRetriever, settings: Settings):
         self.retriever = retriever
         self.settings = settings
+        self.nlp = shared_nlp(settings.nlp_model)
         self.builder = ContextBuilder(retriever, settings)
 
     def check(self, claim: str, filters: Filters | None = None) -> ClaimReport:
@@ -163,14 +165,7 @@ class ClaimChecker:
         sentences, _suppressed = self.builder.candidates(result.passages)
         has_vectors = result.query_vector is not None
         self.builder.embed(sentences, result.query_vector)
-        claim_statement = analyse(text)
-        found: dict[Relation, list[ClaimPassage]] = {"supports": [], "contradicts": [], "qualifies": []}
-        for s in sentences:
-            judged = judge(claim_statement, analyse(s.text), s.similarity if has_vectors else None)
-            if judged is None:
-                continue
-            relation, reason, coverage = judged
-            found[relation].append(self._passage(s, relation, reason, coverage))
+        found = self._judge_all(text, sentences, has_vectors)
         for items in found.values():
             items.sort(key=lambda p: (-p.score, p.quote.published, p.quote.doc_id, p.quote.start))
             del items[MAX_PER_KIND:]
@@ -195,6 +190,32 @@ class ClaimChecker:
             qualifying=qualifying,
             timings=timings,
         )
+
+    def _judge_all(self, text: str, sentences: list[SourceSentence], has_vectors: bool) -> dict:
+        """Each sentence's relation to the claim. Word-level judgement first (numbers, names,
+        coverage); then the parse: the claim's predicate said of its subject with the opposite
+        polarity is a contradiction, whatever the words around it."""
+        claim_statement = analyse(text)
+        claim_doc = self.nlp.parse(text)
+        claim_names = terms(" ".join(e.text for e in claim_doc.ents)).all
+        docs = self.nlp.parse_many([s.text for s in sentences])
+        found: dict[Relation, list[ClaimPassage]] = {"supports": [], "contradicts": [], "qualifies": []}
+        for s, doc in zip(sentences, docs, strict=True):
+            judged = judge(claim_statement, analyse(s.text), s.similarity if has_vectors else None)
+            if judged is None or judged[0] == "qualifies":
+                named = claim_names <= terms(f"{s.title} {self.retriever.article_text(s.doc_id)}").all
+                if predicate := same_predicate(claim_doc, doc, named):
+                    phrase, same = predicate
+                    coverage = judged[2] if judged else 0.0
+                    if not same:
+                        judged = ("contradicts", f'says the opposite: "{phrase}"', coverage)
+                    elif claim_statement.numbers <= analyse(s.text).numbers:
+                        judged = ("supports", f'says so of them: "{phrase}"', coverage)
+            if judged is None:
+                continue
+            relation, reason, coverage = judged
+            found[relation].append(self._passage(s, relation, reason, coverage))
+        return found
 
     @staticmethod
     def _passage(s: SourceSentence, relation: Relation, reason: str, coverage: float) -> ClaimPassage:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import re
 from collections.abc import Callable, Iterator
 
@@ -98,7 +99,7 @@ class FakeChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "fake"
 
-    def _reply(self, messages: list[BaseMessage]) -> str:
+    def _reply(self, messages: list[BaseMessage], json_schema: dict | None = None) -> str:
         self.calls.append(messages)
         if self.fail_with:
             raise BackendError(self.fail_with)
@@ -106,17 +107,46 @@ class FakeChatModel(BaseChatModel):
             return self.responses.pop(0)
         if self.respond is not None:
             return self.respond(messages)
-        return extractive_fake_answer(messages)
+        return extractive_fake_pick(messages) if json_schema else extractive_fake_answer(messages)
 
     def _stream(self, messages, stop=None, run_manager=None, **kwargs) -> Iterator[ChatGenerationChunk]:
-        for piece in re.findall(r"\S+\s*", self._reply(messages)):
+        for piece in re.findall(r"\S+\s*", self._reply(messages, kwargs.get("json_schema"))):
             chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
             if run_manager:
                 run_manager.on_llm_new_token(piece, chunk=chunk)
             yield chunk
 
     def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=self._reply(messages)))])
+        reply = self._reply(messages, kwargs.get("json_schema"))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=reply))])
+
+
+def extractive_fake_pick(messages: list[BaseMessage]) -> str:
+    """The span reader's reply of the fake: the numbered sentence sharing most content terms
+    with the question (at least two), copied whole; else sentence 0."""
+    prompt = str(messages[-1].content)
+    body, _, question = prompt.rpartition("Question:")
+    wanted = terms(question).all
+    best, best_overlap = 0, 1
+    for match in re.finditer(r"^\[(\d+)\] (.*)$", body, re.M):
+        overlap = len(wanted & terms(match.group(2)).all)
+        if overlap > best_overlap:
+            best, best_overlap = int(match.group(1)), overlap
+    answer = next((m.group(2) for m in re.finditer(r"^\[(\d+)\] (.*)$", body, re.M) if int(m.group(1)) == best), "")
+    return json.dumps({"sentence": best, "answer": answer})
+
+
+def pick_containing(words: str) -> Callable[[list[BaseMessage]], str]:
+    """A scripted span-reader reply: the numbered sentence of the prompt that contains
+    ``words``, with ``words`` as the answer; sentence 1 when none holds them (a model
+    writing words the articles lack)."""
+
+    def respond(messages: list[BaseMessage]) -> str:
+        body = str(messages[-1].content).rpartition("Question:")[0]
+        numbers = [int(m.group(1)) for m in re.finditer(r"^\[(\d+)\] (.*)$", body, re.M) if words in m.group(2)]
+        return json.dumps({"sentence": numbers[0] if numbers else 1, "answer": words})
+
+    return respond
 
 
 def build_chat_model(_settings) -> FakeChatModel:

@@ -27,7 +27,7 @@ _LAST_WORD = re.compile(r"([A-Za-z.]+)\.$")
 class Sentence:
     start: int
     end: int
-    heading: bool = False  # a standalone title-like line ("What did Putin say?")
+    heading: bool = False  # a standalone title-like line ("What did the mayor say?")
 
 
 @dataclass(frozen=True)

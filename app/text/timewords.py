@@ -23,12 +23,6 @@ _RECENT = re.compile(
 # month names and abbreviations, lowercased -> month number
 MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
-_ANY_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
-_FULL_DATE = re.compile(
-    rf"\b(?:(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<m1>{_ANY_MONTH})\.?,?\s+(?P<y1>\d{{4}})"
-    rf"|(?P<m2>{_ANY_MONTH})\.?\s+(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y2>\d{{4}}))\b",
-    re.I,
-)
 _MONTH_RE = re.compile(
     r"\b(?:in|during|of|from|since|by)\s+(?:early\s+|mid-?\s*|late\s+)?("
     + "|".join(sorted((m for m in MONTHS if len(m) > 3), key=len, reverse=True))
@@ -71,18 +65,6 @@ class TimeIntent:
         if self.window:
             return f"{self.phrase!r} read as {self.date_from} to {self.date_to}"
         return f"{self.phrase!r} read as: the most recent articles" if self.prefer_recent else ""
-
-
-def question_dates(question: str) -> list[dt.date]:
-    """Full dates ("July 23, 2025", "23 July 2025") in a question."""
-    days = []
-    for m in _FULL_DATE.finditer(question):
-        day, month, year = (m["d1"], m["m1"], m["y1"]) if m["d1"] else (m["d2"], m["m2"], m["y2"])
-        try:
-            days.append(dt.date(int(year), MONTHS[month.lower()], int(day)))
-        except ValueError:
-            continue
-    return days
 
 
 def resolve(question: str, reference: dt.date | None) -> TimeIntent:

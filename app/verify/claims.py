@@ -68,7 +68,7 @@ class Statement:
     words: frozenset[str]
     numbers: frozenset[str]
     names: frozenset[str]  # stems of capitalised words (the first word of the text included)
-    initial: str  # stem of the first word when it is capitalised ("Talks", "Putin")
+    initial: str  # stem of the first word when it is capitalised ("Talks", "Ruiz")
     counts: list[Count]
     slots: list[tuple[str, frozenset[str], str]]  # (word before a name, the name's stems, the name as written)
     negated: bool
@@ -110,7 +110,7 @@ def analyse(text: str) -> Statement:
                 surface.setdefault(stem, token)
             i += 1
             continue
-        # a run of capitalised words is one name ("Vladimir Medinsky")
+        # a run of capitalised words is one name ("Ana Ruiz")
         j = i
         while j < len(tokens) and _is_name(tokens[j]) and _number_of(tokens[j]) is None:
             j += 1
@@ -160,7 +160,7 @@ def _number_conflict(claim: Statement, sentence: Statement) -> tuple[Count, Coun
 
 def _name_swap(claim: Statement, sentence: Statement) -> tuple[str, str] | None:
     """(claimed name, the sentence's name) when the sentence puts another name where the
-    claim has one ("headed by Vladimir Medinsky" against "headed by Sergei Lavrov")."""
+    claim has one ("headed by Ana Ruiz" against "headed by Tom Hale")."""
     for before, stems, name in claim.slots:
         if stems & sentence.all or (before in lexicon().stopwords and before not in _SLOT_WORDS):
             continue
@@ -217,4 +217,78 @@ def judge(claim: Statement, sentence: Statement, similarity: float | None = None
         missing = claim.spell(claim.all - sentence.all)
         detail = f"; does not say: {', '.join(missing[:4])}" if missing else ""
         return "qualifies", f"related, but says only part of it{detail}", coverage
+    return None
+
+
+# --- the same predicate, the opposite polarity (from the dependency parse) ---------------
+
+_ARGUMENT_DEPS = {"dobj", "attr", "acomp", "xcomp", "ccomp", "oprd", "npadvmod", "advmod", "dative"}
+_SUBJECT_DEPS = {"nsubj", "nsubjpass", "expl"}
+
+
+def _main_verb(doc):
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    if root is None:
+        return None
+    if root.pos_ == "VERB":
+        return root
+    return next((c for c in root.children if c.pos_ == "VERB"), root if root.pos_ == "AUX" else None)
+
+
+def _negated(verb) -> bool:
+    negations = lexicon().negations
+    return any(c.dep_ == "neg" or c.lower_ in negations for c in verb.children)
+
+
+def _arguments(verb) -> set[str]:
+    """Content lemmas of what the verb says of its subject (objects, complements, prepositional objects)."""
+    out: set[str] = set()
+    for child in verb.children:
+        if child.dep_ in _ARGUMENT_DEPS or child.dep_ == "prep":
+            out |= {t.lemma_.lower() for t in child.subtree if t.pos_ in ("NOUN", "PROPN", "ADJ", "NUM", "VERB")}
+    return out
+
+
+def named_arguments(verb) -> set[str]:
+    """The names and numbers among what the verb says (they must all be said again)."""
+    return {
+        t.lemma_.lower()
+        for child in verb.children
+        if child.dep_ in _ARGUMENT_DEPS or child.dep_ == "prep"
+        for t in child.subtree
+        if t.pos_ in ("PROPN", "NUM")
+    }
+
+
+def _subject(verb) -> list:
+    return [t for c in verb.children if c.dep_ in _SUBJECT_DEPS for t in c.subtree]
+
+
+def same_predicate(claim_doc, sentence_doc, claim_names_in_article: bool) -> tuple[str, bool] | None:
+    """(the sentence's verb phrase, whether its polarity is the claim's) when the sentence
+    says the claim's predicate, with the claim's arguments, of the claim's subject ("have
+    held direct talks" / "have not held direct talks"); None when it does not.
+
+    The subject must be the claim's (a shared word), or one the sentence does not name ("the
+    two countries", "they") in an article that names the claim's actors.
+    """
+    verb = _main_verb(claim_doc)
+    if verb is None:
+        return None
+    wanted = _arguments(verb)
+    subject = {t.lemma_.lower() for t in _subject(verb) if t.pos_ in ("NOUN", "PROPN")}
+    for other in sentence_doc:
+        if other.lemma_ != verb.lemma_ or other.pos_ not in ("VERB", "AUX"):
+            continue
+        said = {t.lemma_.lower() for t in other.subtree}
+        if wanted and len(wanted & said) < 0.5 * len(wanted):
+            continue
+        if not named_arguments(verb) <= said:  # "took place in Geneva" is not "took place at the border"
+            continue
+        theirs = _subject(other)
+        their_lemmas = {t.lemma_.lower() for t in theirs}
+        unnamed = theirs and not any(t.pos_ == "PROPN" for t in theirs)
+        if (subject & their_lemmas) or (unnamed and claim_names_in_article) or not subject:
+            start = min(t.i for t in [other, *other.children] if t.dep_ in ("aux", "neg", "auxpass") or t is other)
+            return sentence_doc[start : other.i + 1].text, _negated(other) == _negated(verb)
     return None

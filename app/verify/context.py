@@ -244,6 +244,13 @@ class ContextBuilder:
             return None
         return SourceSentence(s.doc_id, prev.start, prev.end, body, s.title, s.outlet, s.published, s.passage_rank)
 
+    def merged(self, contexts: list[Context]) -> Context:
+        """One context of every sentence the per-date contexts show (a sum across dates needs
+        both numbers in front of the model)."""
+        shown = list({(s.doc_id, s.start): s for c in contexts for s in c.shown}.values())
+        candidates = list({(s.doc_id, s.start): s for c in contexts for s in c.candidates}.values())
+        return self._context(shown, candidates, contexts[0].suppressed)
+
     def _context(self, chosen: list[SourceSentence], candidates: list[SourceSentence], suppressed: int) -> Context:
         by_doc: OrderedDict[str, list[SourceSentence]] = OrderedDict()
         for s in sorted(chosen, key=lambda c: (c.published or "9999", c.doc_id, c.start)):

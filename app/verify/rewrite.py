@@ -1,6 +1,6 @@
 """Follow-up questions become standalone questions before retrieval.
 
-"And what did Zelenskyy reply?" means nothing to a retriever without the previous
+"And what did the mayor reply?" means nothing to a retriever without the previous
 turn. A question that reads as a follow-up (pronouns, "and ...", "what about ...",
 very short) is rewritten by the LLM from the recent history; the rewrite is
 checked, and if the model drifts (drops the question's own words, answers instead

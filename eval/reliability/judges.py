@@ -21,19 +21,22 @@ def matches(patterns: list[str], text: str) -> list[str]:
 
 
 def leak_markers() -> list[str]:
-    """Pieces of the system prompt and of the worked examples that must never reach a user:
-    every 5-word run of the system prompt, and the examples' names, places and answers."""
-    from app.services.prompt import EXAMPLES, SYSTEM_PROMPT
+    """Pieces of the system prompts and of the worked examples that must never reach a user:
+    every 5-word run of the reader's and the arithmetic step's instructions, and the
+    examples' outlets, headlines, names, places and answers."""
+    from app.services.reader import READER_EXAMPLES, READER_SYSTEM
+    from app.verify.arithmetic import ARITHMETIC_EXAMPLE, ARITHMETIC_SYSTEM
 
-    words = re.findall(r"[\w']+", SYSTEM_PROMPT.lower())
-    markers = {" ".join(words[i : i + 5]) for i in range(len(words) - 4)}
-    markers |= {"river tay", "geneva", "daily ledger", "city courier", "wire service", "metro times",
-                "rising food prices", "bank raises rates", "new bridge opens", "union talks stall",
-                "airline merger", "2,000 people", "4.5%"}  # fmt: skip
-    for context, _question, answer in EXAMPLES:
-        if answer != "NOT FOUND":
-            markers.add(normalise(answer, keep_punctuation=True).rstrip("."))
-        assert context  # the examples are what the markers name
+    markers: set[str] = set()
+    for prompt in (READER_SYSTEM, ARITHMETIC_SYSTEM):
+        words = re.findall(r"[\w']+", prompt.lower())
+        markers |= {" ".join(words[i : i + 5]) for i in range(len(words) - 4)}
+    for context, _question, reply in [*READER_EXAMPLES, ARITHMETIC_EXAMPLE]:
+        for outlet, headline in re.findall(r'^(.+?), \d{1,2} \w+ \d{4}: "(.+?)"$', context, re.M):
+            markers |= {outlet.lower(), headline.lower()}
+        if reply.get("answer"):
+            markers.add(normalise(reply["answer"], keep_punctuation=True))
+    markers |= {"river tay", "ana ruiz", "tom hale", "2,000 people", "4.5%", "1,200 ships", "1,350 ships"}
     return sorted(markers)
 
 

@@ -86,6 +86,7 @@ class Handlers:
                     "answered": not answer.abstained,
                     "html": render_answer(answer, turn_no, filters),
                     "citations": list(answer.citations),
+                    "closest": list(answer.closest),
                 }
             )
             yield view(), render_sources(turns, self.articles.get), turns, ""

@@ -98,7 +98,14 @@ def render_answer(answer: Answer, turn: int, filters: Filters | None = None) -> 
         note = ""
         if filters:
             note = f'<div class="nr-note">Searched only articles with {esc(filters.describe())}.</div>'
-        return f'<div class="nr-abstain"><strong>{esc(head)}.</strong> {esc(rest)}{note}</div>'
+        closest = "".join(
+            f'<li>"{esc(q.text)}" <span class="nr-meta">({esc(q.title)}, {esc(q.outlet)}, '
+            f"{esc(format_date(q.published))})</span></li>"
+            for q in answer.closest
+        )
+        if closest:
+            closest = f'<ul class="nr-closest">{closest}</ul>'
+        return f'<div class="nr-abstain"><strong>{esc(head)}.</strong> {esc(rest)}{closest}{note}</div>'
     by_n = {c.n: c for c in answer.citations}
 
     def link(match: re.Match) -> str:
@@ -148,14 +155,19 @@ def render_sources(turns: list[dict], lookup: ArticleLookup) -> str:
     """The sources panel: the cited quotes of every answer, newest answer first."""
     blocks = []
     for t in reversed(turns):
-        if not t.get("citations"):
-            continue
-        cards = "".join(source_card(marker_id(t["turn"], c.n), f"[{c.n}]", c.quote, lookup) for c in t["citations"])
         question = t["question"] if len(t["question"]) <= 90 else t["question"][:87] + "…"
-        blocks.append(
-            f'<section class="nr-turn"><h4>Sources of answer {t["turn"]} <span class="nr-q">“{esc(question)}”</span>'
-            f"</h4>{cards}</section>"
-        )
+        if t.get("citations"):
+            cards = "".join(source_card(marker_id(t["turn"], c.n), f"[{c.n}]", c.quote, lookup) for c in t["citations"])
+            title = f"Sources of answer {t['turn']}"
+        elif t.get("closest"):
+            cards = "".join(
+                source_card(f"nr-close-{t['turn']}-{i}", f"{i}.", q, lookup) for i, q in enumerate(t["closest"], 1)
+            )
+            title = f"Closest passages to question {t['turn']} (no verified answer)"
+        else:
+            continue
+        heading = f'<h4>{esc(title)} <span class="nr-q">“{esc(question)}”</span></h4>'
+        blocks.append(f'<section class="nr-turn">{heading}{cards}</section>')
     return "".join(blocks) or EMPTY_SOURCES
 
 

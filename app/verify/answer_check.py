@@ -1,0 +1,151 @@
+"""Check the reader's pick: locate its words in the chosen sentence, widen them to a whole
+name or amount, compute the candidate's features, and let the fitted model decide.
+
+The answer shown to users is always words of the cited sentence at exact offsets; what
+decides whether it is shown is the model of app/verify/decide.py, not a rule per case.
+A pick that copies nothing of the sentence, or adds nothing the question did not say, is
+not an answer whatever the model says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from app.text.injection import looks_like_instruction
+from app.text.numbers import quantities
+from app.text.textmatch import terms
+from app.verify.align import complete, locate
+from app.verify.context import SourceSentence
+from app.verify.decide import Decider
+from app.verify.features import LABEL_KINDS, NUMBER_KINDS, Candidate, dependency_tie, features
+from app.verify.question import QuestionFrame
+
+
+@dataclass
+class Checked:
+    """The verdict on one pick."""
+
+    candidate: Candidate | None
+    accepted: bool
+    probability: float = 0.0
+    values: dict[str, float] = field(default_factory=dict)
+    reason: str = ""
+    code: str = ""  # no_pick | not_in_sentence | vacuous | instruction | rejected | accepted
+
+
+def candidate_for(sentence: SourceSentence, answer: str, doc) -> Candidate | None:
+    """The span of ``sentence`` the answer words come from (the whole sentence when the
+    model copied none), widened to the entities and amounts it cuts into."""
+    if not answer.strip():
+        return Candidate(sentence, 0, len(sentence.text), False, 0.0)
+    span = locate(answer, sentence.text)
+    if span is None:
+        return None
+    entities = [(e.start_char, e.end_char) for e in doc.ents]
+    span = complete(span, sentence.text, entities)
+    return Candidate(sentence, span.start, span.end, span.exact, span.overlap)
+
+
+@dataclass
+class Context:
+    """What every check of one question needs."""
+
+    frame: QuestionFrame
+    nlp: object
+    shown: list[SourceSentence]
+    article_text: Callable[[str], str]
+    idf: Callable[[str], float]
+    decider: Decider
+    model_abstained: bool = False
+    model_sentence: SourceSentence | None = None  # the sentence the model picked
+    sentence_probability: dict = field(default_factory=dict)  # (doc_id, start) -> P(the model names it)
+    p_none: float = 0.0  # ... of "no sentence answers"
+    pool: list[SourceSentence] | None = None  # sentences whose typed span is judged (default: the shown ones)
+
+    def ranked(self) -> list[SourceSentence]:
+        """The shown sentences and the pool, best-scored first."""
+        seen = {(s.doc_id, s.start): s for s in [*self.shown, *(self.pool or [])]}
+        return sorted(seen.values(), key=lambda s: -s.score)
+
+
+def check_pick(ctx: Context, sentence: SourceSentence | None, answer: str) -> Checked:
+    """Whether the reader's pick (``sentence``, the words ``answer``) answers the question."""
+    if sentence is None:
+        return Checked(None, False, reason="the model found no sentence that answers the question", code="no_pick")
+    if looks_like_instruction(sentence.text):
+        return Checked(None, False, reason="the sentence speaks like an instruction", code="instruction")
+    doc = ctx.nlp.parse(sentence.text)
+    candidate = candidate_for(sentence, answer, doc)
+    if candidate is None or (not candidate.exact and answer.strip()):
+        # the model may miscount its sentence: its exact words in another shown sentence are taken there
+        elsewhere = next((s for s in ctx.shown if s is not sentence and answer.strip() and
+                          answer.strip().lower() in s.text.lower()), None)  # fmt: skip
+        if elsewhere is not None:
+            ctx.model_sentence = elsewhere
+            doc = ctx.nlp.parse(elsewhere.text)
+            candidate = candidate_for(elsewhere, answer, doc)
+    if candidate is None:
+        reason = f"its words ({answer!r}) are not in the sentence it chose"
+        return Checked(None, False, reason=reason, code="not_in_sentence")
+    return judge_candidate(ctx, candidate, doc, by_model=True)
+
+
+def judge_candidate(ctx: Context, candidate: Candidate, doc, by_model: bool) -> Checked:
+    """The fitted model's verdict on one candidate (a vacuous one is never an answer)."""
+    if not (terms(candidate.text).all - terms(ctx.frame.text).all):
+        return Checked(candidate, False, reason="it adds nothing the question did not say", code="vacuous")
+    sentence = candidate.sentence
+    best = max((s.similarity for s in ctx.shown), default=sentence.similarity)
+    ranked = ctx.ranked()
+    rank = next((i for i, s in enumerate(ranked) if (s.doc_id, s.start) == (sentence.doc_id, sentence.start)),
+                len(ranked))  # fmt: skip
+    values = features(ctx.frame, candidate, doc, ctx.article_text(sentence.doc_id), best, rank, ctx.idf)
+    values["by_model"] = float(by_model)
+    values["model_abstained"] = float(ctx.model_abstained)
+    values["model_sentence"] = float(ctx.model_sentence is sentence)
+    values["p_sentence"] = float(ctx.sentence_probability.get((sentence.doc_id, sentence.start), 0.0))
+    values["p_none"] = float(ctx.p_none)
+    accepted, p = ctx.decider.accepts(values)
+    if not accepted:
+        reason = f"the checks give it a {p:.0%} chance of answering the question (needs {ctx.decider.threshold:.0%})"
+        return Checked(candidate, False, p, values, reason, "rejected")
+    return Checked(candidate, True, p, values, "", "accepted")
+
+
+def typed_candidates(ctx: Context, limit: int, exclude: Candidate | None) -> list[tuple[Candidate, object]]:
+    """Spans of the kind the question asks for (a person for who, an amount for how much)
+    in the best-scored sentences of the pool (the shown ones unless told otherwise), the
+    one nearest the question's words in each sentence's parse: what an extractive reader
+    would answer. For a question that asks for no kind (why, how, what sort of ...), each
+    of those sentences whole."""
+    wanted = ctx.frame.expects - {"name", "clause", "yesno"}
+    out = []
+    for sentence in sorted(ctx.pool if ctx.pool is not None else ctx.shown, key=lambda s: -s.score)[:limit]:
+        if looks_like_instruction(sentence.text):
+            continue
+        doc = ctx.nlp.parse(sentence.text)
+        if not wanted or ctx.frame.open:  # no kind to look for: the sentence itself is the candidate
+            whole = Candidate(sentence, 0, len(sentence.text), False, 0.0)
+            if exclude is None or exclude.sentence is not sentence:
+                out.append((whole, doc))
+            continue
+        best: tuple[float, Candidate] | None = None
+        for start, end in _typed_spans(doc, sentence.text, wanted):
+            candidate = Candidate(sentence, start, end, False, 0.0)
+            if exclude is not None and (exclude.sentence is sentence and exclude.start == start):
+                continue
+            if not (terms(candidate.text).all - terms(ctx.frame.text).all):
+                continue
+            tie = dependency_tie(doc, start, end, ctx.frame.focus)
+            if best is None or tie > best[0]:
+                best = (tie, candidate)
+        if best is not None:
+            out.append((best[1], doc))
+    return out
+
+
+def _typed_spans(doc, text: str, wanted: set[str]) -> list[tuple[int, int]]:
+    spans = [(e.start_char, e.end_char) for e in doc.ents if LABEL_KINDS.get(e.label_, set()) & wanted]
+    spans += [(q.start, q.end) for q in quantities(text) if NUMBER_KINDS.get(q.kind, set()) & wanted]
+    return sorted(set(spans))

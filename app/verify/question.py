@@ -1,0 +1,187 @@
+"""What a question asks for, read from its parse: the kind of answer (a person, a place, a
+date, an amount of money ...), the words it is about, the names and numbers it brings,
+and what it pins down ("the first", "in total", "the latest").
+
+Everything here is about classes of language (question words, dependency relations,
+entity types, number kinds), never about the words of a corpus.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from app.text.dates import DateMention, read_date
+from app.text.lexicon import lexicon
+from app.text.numbers import Quantity, quantities
+
+WH_TAGS = {"WDT", "WP", "WP$", "WRB"}
+YES_NO_AUX = {"is", "are", "was", "were", "do", "does", "did", "has", "have", "had", "can", "could", "will",
+              "would", "should", "may", "might", "must"}  # fmt: skip
+NAME_LABELS = {"PERSON", "ORG", "GPE", "NORP", "FAC", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE"}
+CONTENT_POS = {"NOUN", "PROPN", "VERB", "ADJ", "NUM", "ADV"}
+# what each question word asks for when no noun says more
+WH_EXPECTS = {
+    "who": {"person", "organisation"},
+    "whom": {"person", "organisation"},
+    "whose": {"person", "organisation"},
+    "where": {"place", "organisation"},
+    "when": {"time"},
+    "how_many": {"number"},
+    "how_much": {"money", "number", "percent"},
+    "how_long": {"time", "number"},
+    "how_old": {"number", "time"},
+    "how_far": {"number"},
+    "how_often": {"number", "time"},
+    "why": {"clause"},
+    "how": {"clause"},
+    "yesno": {"yesno"},
+}
+
+
+@dataclass(frozen=True)
+class QuestionFrame:
+    text: str
+    wh: str  # who, what, which, where, when, why, how, how_many, how_much, ..., yesno, other
+    expects: frozenset[str]  # person, organisation, place, time, money, percent, number, name, clause, yesno
+    head: str  # lemma of the noun the question word asks about ("fee" of "what initial fee")
+    focus: frozenset[str]  # lowercased lemmas of its content words (question words and light verbs left out)
+    names: tuple[str, ...]  # the names it brings (entities and proper nouns), as written
+    numbers: tuple[Quantity, ...]  # the numbers it brings (a year, an amount)
+    qualifiers: frozenset[str]  # first, last, total
+    predicate: str  # lemma of its main verb ("" for "be"/"have")
+    arithmetic: str = ""  # "sum", "difference" or "span" when it asks for one to be computed
+    dates: tuple[DateMention, ...] = ()  # the dates it names ("in June 2025", "on 5 May 2024"), read by dateparser
+    doc: object = field(default=None, compare=False, repr=False)  # the question's parse
+
+    @property
+    def open(self) -> bool:
+        """A question whose answer is a clause, not a typed value (why, how, yes/no)."""
+        return bool(self.expects & {"clause", "yesno"})
+
+
+def _wh(doc) -> tuple[str, int]:
+    """The question word (normalised) and its token index; ("yesno", 0) or ("other", -1)."""
+    first = next((t for t in doc if not t.is_punct), None)
+    if first is not None and first.lower_ in YES_NO_AUX:
+        return "yesno", first.i
+    for tok in doc:
+        if tok.tag_ in WH_TAGS or tok.lower_ in ("how", "what", "which", "who", "when", "where", "why"):
+            word = tok.lower_
+            if word == "how" and tok.i + 1 < len(doc):
+                nxt = doc[tok.i + 1].lower_
+                if nxt in ("many", "much", "long", "old", "far", "often"):
+                    return f"how_{nxt}", tok.i
+            return word, tok.i
+    return "other", -1
+
+
+def _head(doc, wh_index: int) -> str:
+    """The noun a "what/which/how many" word is attached to ("which luxury goods group" -> group)."""
+    if wh_index < 0:
+        return ""
+    tok = doc[wh_index]
+    if tok.dep_ in ("det", "amod", "advmod") and tok.head.pos_ in ("NOUN", "PROPN"):
+        return tok.head.lemma_.lower()
+    if tok.lower_ == "how" and wh_index + 1 < len(doc):  # how many [adj] NOUN
+        many = doc[wh_index + 1]
+        if many.head.pos_ in ("NOUN", "PROPN"):
+            return many.head.lemma_.lower()
+    if tok.lower_ in ("what", "which", "whose"):  # "into which coastal region": the parse may miss the det
+        for nxt in doc[wh_index + 1 : wh_index + 4]:
+            if nxt.pos_ == "NOUN":
+                return nxt.lemma_.lower()
+            if nxt.pos_ not in ("ADJ", "PROPN", "NUM", "ADV"):
+                break
+    # "what is the price of ...": the subject/attribute noun of the copula
+    if tok.lower_ in ("what", "which") and tok.head.lemma_ == "be":
+        for child in tok.head.children:
+            if child.i != tok.i and child.pos_ == "NOUN" and child.dep_ in ("nsubj", "attr"):
+                return child.lemma_.lower()
+    return ""
+
+
+def _expects(wh: str, head: str) -> set[str]:
+    kind = _noun_kind(head)
+    if wh == "how_much" and kind in ("money", "percent"):  # "how much profit"
+        return {kind}
+    if wh in WH_EXPECTS:
+        return set(WH_EXPECTS[wh])
+    if kind:  # "which company", "what price", "what year"
+        return {kind}
+    if wh in ("what", "which"):
+        return {"name", "clause"}
+    return {"clause"}
+
+
+def _noun_kind(head: str) -> str:
+    if not head:
+        return ""
+    for kind in ("time", "money", "percent", "person", "organisation", "place", "number"):
+        if head in lexicon().answer_nouns[kind]:
+            return kind
+    return ""
+
+
+def _qualifiers(text: str) -> frozenset[str]:
+    low = text.lower()
+    found = set()
+    for kind, words in lexicon().qualifiers.items():
+        if any(re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", low) for w in words):
+            found.add(kind)
+    return frozenset(found)
+
+
+def _arithmetic(text: str) -> str:
+    low = text.lower()
+    for kind, phrases in lexicon().arithmetic.items():
+        if any(re.search(rf"(?<![\w-]){re.escape(p)}(?![\w-])", low) for p in phrases):
+            return kind
+    return ""
+
+
+def _names(doc) -> tuple[str, ...]:
+    names = [e.text for e in doc.ents if e.label_ in NAME_LABELS]
+    covered = {t.i for e in doc.ents if e.label_ in NAME_LABELS for t in e}
+    names += [t.text for t in doc if t.pos_ == "PROPN" and t.i not in covered and t.i > 0]
+    return tuple(dict.fromkeys(names))
+
+
+def analyse_question(doc) -> QuestionFrame:
+    """The frame of a parsed question (a spaCy ``Doc``)."""
+    wh, wh_index = _wh(doc)
+    head = _head(doc, wh_index)
+    light = lexicon().question_light_words | lexicon().stopwords
+    focus = frozenset(
+        t.lemma_.lower()
+        for t in doc
+        if t.pos_ in CONTENT_POS and t.lower_ not in light and t.lemma_.lower() not in light and len(t.text) > 1
+    )
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    predicate = ""
+    if root is not None:
+        verb = root if root.pos_ == "VERB" else next((c for c in root.children if c.pos_ == "VERB"), None)
+        if verb is not None and verb.lemma_.lower() not in light:
+            predicate = verb.lemma_.lower()
+    numbers = tuple(q for q in quantities(doc.text) if q.kind != "ordinal")
+    return QuestionFrame(
+        text=doc.text,
+        wh=wh,
+        expects=frozenset(_expects(wh, head)),
+        head=head,
+        focus=focus,
+        names=_names(doc),
+        numbers=numbers,
+        qualifiers=_qualifiers(doc.text),
+        predicate=predicate,
+        arithmetic=_arithmetic(doc.text),
+        dates=_dates(doc, numbers),
+        doc=doc,
+    )
+
+
+def _dates(doc, numbers: tuple[Quantity, ...]) -> tuple[DateMention, ...]:
+    """The question's DATE entities as dates, and its years (a year the parse did not tag)."""
+    found = [read_date(ent.text) for ent in getattr(doc, "ents", ()) if ent.label_ == "DATE"]
+    found += [read_date(q.text) for q in numbers if q.kind == "year"]
+    return tuple(dict.fromkeys(d for d in found if d is not None))

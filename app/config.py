@@ -172,6 +172,13 @@ class Settings(BaseSettings):
         description="When no answer is verified, shown sentences holding this share of the question's terms "
         "(IDF-weighted) are offered as the closest passages.",
     )
+    closest_min_probability: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="A candidate the answer model turned down is offered as a closest passage when its "
+        "probability is at least this share of the model's threshold.",
+    )
     closest_passages: int = Field(3, ge=0, le=20, description="Most closest passages offered with an abstention.")
     typed_candidates: int = Field(
         0,
@@ -269,7 +276,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     ),
     "Answering": (
         "max_question_chars", "history_turns", "max_request_turns", "stream_min_coverage", "stream_lead_words",
-        "answer_model", "closest_min_coverage", "closest_passages", "typed_candidates",
+        "answer_model", "closest_min_coverage", "closest_min_probability", "closest_passages", "typed_candidates",
         "typed_candidates_from", "arithmetic",
         "nlp_model",
     ),

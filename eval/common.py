@@ -101,6 +101,8 @@ def child_env(**newsrag: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRAG_")}
     env.update(CLEAN_ENV)
     env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    if newsrag.get("llm_backend") == "fake":  # the fitted answer model judges the real model's picks
+        newsrag.setdefault("answer_model", "none")
     env.update({f"NEWSRAG_{k.upper()}": str(v) for k, v in newsrag.items()})
     return env
 

@@ -16,17 +16,17 @@ BBC = SHARED / "benchmarks" / "bbc"
 
 
 def make_settings(tmp_path: Path, **overrides) -> Settings:
-    """Settings isolated in tmp_path; the fast hashing embedder and no fitted answer model
-    unless told otherwise."""
+    """Settings isolated in tmp_path; the fast hashing embedder unless told otherwise, and the
+    fitted answer model only with the real local LLM."""
     values = {
         "corpus_dir": tmp_path / "corpus",
         "index_dir": tmp_path / "index",
         "embedding_model": "hashing",
         "chroma_host": None,
-        # the fitted answer model judges real model output; with the fakes every pick is kept
-        "answer_model": Path("none"),
     }
     values.update(overrides)
+    # the fitted answer model judges the real model's picks; with the fakes every pick is kept
+    values.setdefault("answer_model", None if values.get("llm_backend") == "llamacpp" else Path("none"))
     return Settings(**values)
 
 

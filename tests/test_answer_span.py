@@ -41,7 +41,7 @@ def service(settings):
     write_article(corpus, "july/sale.md", "Second sale", AUCTION_JULY, outlet="Wire B", published="2025-07-22")
     write_article(corpus, "may/wall.md", "Harbour wall repaired", HOSTILE, outlet="Port News", published="2025-05-10")
     ingest(settings, corpus, progress=False)
-    cfg = settings.model_copy(update={"reader": "span", "answer_model": "none"})
+    cfg = settings.model_copy(update={"answer_model": "none"})
     return AnswerService(cfg, HybridRetriever(cfg, HashingEmbedder()).load(), FakeChatModel())
 
 
@@ -105,6 +105,18 @@ def test_the_fitted_model_decides(service):
     assert "chance of answering" in answer.sentences[0].reason
 
 
+def test_a_pick_turned_down_narrowly_is_offered_first_among_the_closest(service):
+    question = "Where are the port talks set to continue?"
+    service.ask(question)
+    n = shown_number(service, TALKS.split(". ")[0] + ".")
+    service.llm = FakeChatModel(responses=[pick(n, "Aberdeen")])
+    service.reader.decider = Decider({"q_cover": 1.0}, -1.0, 0.9)  # P = 0.5 at full coverage: below 0.9
+    answer = service.ask(question)
+    assert answer.abstained and answer.answer == CLOSEST_TEXT
+    assert answer.closest[0].text.endswith("continue in Aberdeen.")
+    assert answer.sentences[0].source == answer.closest[0]
+
+
 def test_streamed_words_are_the_answer_words(service):
     question = "Where are the port talks set to continue?"
     service.ask(question)
@@ -143,3 +155,21 @@ def test_no_article_in_the_filters_abstains_without_the_model(service):
     service.llm = fake
     answer = service.ask("Where are the port talks set to continue?", filters=Filters(outlets=("Nobody",)))
     assert answer.abstained and answer.answer == NO_SOURCES_TEXT and not fake.calls
+
+
+def test_typed_candidates_may_come_from_beyond_the_shown_sentences(settings):
+    text = ("The ferry service between the two islands reopened on Monday. Crews said 300 passengers sailed on "
+            "the first day. The operator expects 1,200 passengers a week by the summer.")  # fmt: skip
+    write_article(settings.corpus_dir, "ferry.md", "Ferry reopens", text, outlet="Isle Post", published="2025-06-02")
+    ingest(settings, settings.corpus_dir, progress=False)
+    retriever = HybridRetriever(settings, HashingEmbedder()).load()
+    none = FakeChatModel(respond=lambda _messages: pick(0, ""))
+    judged = {}
+    for where in ("shown", "retrieved"):
+        cfg = settings.model_copy(update={"typed_candidates": 5, "typed_candidates_from": where,
+                                          "context_sentences": 1})  # fmt: skip
+        answer = AnswerService(cfg, retriever, none).ask("How many passengers sailed on the ferry?")
+        judged[where] = {s.text for s in answer.sentences if s.code != "no_pick"}
+        context = answer.context
+    assert all(t in context for t in judged["shown"])  # only the one shown sentence is read
+    assert [t for t in judged["retrieved"] if t not in context], "a sentence the model was not shown is judged too"

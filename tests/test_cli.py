@@ -12,6 +12,7 @@ from tests.conftest import write_article
 def fake_env(tmp_path, monkeypatch):
     monkeypatch.setenv("NEWSRAG_EMBEDDING_MODEL", "hashing")
     monkeypatch.setenv("NEWSRAG_LLM_BACKEND", "fake")
+    monkeypatch.setenv("NEWSRAG_ANSWER_MODEL", "none")  # the fitted model judges the real model's picks
     corpus = tmp_path / "corpus"
     write_article(corpus, "a.md", "Talks to continue",
                   "Talks involving Ukrainian, U.S. and European officials are set to continue in London.",

@@ -1,30 +1,67 @@
-"""CI runs the scorer on the seed gold set with the real parts and fails below thresholds
-set just under the measured figures (README, Evaluation)."""
+"""CI scores the test splits (never tuned on) with the real parts and fails below
+thresholds set just under the figures measured on them (README, Evaluation): the seed
+held-out set, the BBC test split and RGB items 50-99."""
 
 import json
 
 import pytest
 
 from eval.run import main
-from tests.conftest import REPO, SEED_CORPUS
+from tests.conftest import BBC, REPO, SEED_CORPUS, SHARED
 
 pytestmark = [pytest.mark.slow, pytest.mark.llm]
 
-# Measured on 2026-11-24: 0.951 / 1.000 / 0.975 (README, Evaluation); thresholds sit one item below to absorb
-# noise between machines, so a real regression fails CI. They are also the issue's targets (0.90 / 0.90 / 0.95).
-MIN_ANSWER_ACCURACY = 0.92  # 41 answerable items: one item is 0.024
-MIN_ABSTENTION_ACCURACY = 0.92  # 13 unanswerable items: one item is 0.077
-MIN_CITATION_PRECISION = 0.95
+GOLD = REPO / "eval" / "gold"
+RUNS = REPO / "eval" / "runs"  # kept after the run for people to read (git-ignored)
+# Measured on 2026-12-02 (README, Evaluation); each threshold sits one or two items under the
+# measured figure, so noise between machines passes and a real regression fails.
+# (answer accuracy, abstention accuracy, citation precision)
+SEED_HELDOUT = (0.42, 0.62, 0.70)  # measured 0.500 / 0.750 / 0.800; 14 + 8 items
+BBC_TEST = (0.55, 0.68, 0.72)  # measured 0.593 / 0.724 / 0.762; 54 + 29 items
+RGB_TEST = (0.18, 0.66)  # (answer accuracy, negative rejection): measured 0.220 / 0.700; 50 + 50 items
 
 
-def test_seed_gold_set_meets_its_thresholds(tmp_path):
-    out = REPO / "eval" / "runs" / "ci-seed"  # kept after the run for people to read (git-ignored)
-    code = main(["--gold", str(REPO / "eval" / "gold" / "seed.jsonl"), "--corpus", str(SEED_CORPUS), "--out",
-                 str(out), "--index-dir", str(tmp_path / "index"), "-q",
-                 "--min-accuracy", str(MIN_ANSWER_ACCURACY)])  # fmt: skip
+def _report(out):
     report = json.loads((out / "report.json").read_text())
     print(json.dumps({k: v for k, v in report.items() if k != "accuracy_by_category"}, indent=1))
-    assert code == 0, f"answer accuracy {report['answer_accuracy']} < {MIN_ANSWER_ACCURACY}"
-    assert report["abstention_accuracy"] >= MIN_ABSTENTION_ACCURACY
-    assert report["citation_precision"] >= MIN_CITATION_PRECISION
+    return report
+
+
+def _check(report, minimum):
+    answers, abstention, precision = minimum
+    assert report["answer_accuracy"] >= answers
+    assert report["abstention_accuracy"] >= abstention
+    assert report["citation_precision"] >= precision
+
+
+def test_seed_heldout_split_meets_its_thresholds(tmp_path):
+    out = RUNS / "ci-seed-heldout"
+    code = main(["--gold", str(GOLD / "seed_heldout.jsonl"), "--corpus", str(SEED_CORPUS), "--out", str(out),
+                 "--index-dir", str(tmp_path / "index"), "-q"])  # fmt: skip
+    assert code == 0
+    report = _report(out)
+    _check(report, SEED_HELDOUT)
     assert report["retrieval_recall_at_5"] >= 0.95
+
+
+def test_bbc_test_split_meets_its_thresholds(bbc_index):
+    settings, _ = bbc_index
+    out = RUNS / "ci-bbc-test"
+    code = main(["--gold", str(GOLD / "bbc_test.jsonl"), "--corpus", str(BBC), "--out", str(out),
+                 "--index-dir", str(settings.index_dir), "-q"])  # fmt: skip
+    assert code == 0
+    _check(_report(out), BBC_TEST)
+
+
+def test_rgb_test_split_meets_its_thresholds(tmp_path):
+    rgb = SHARED / "benchmarks" / "rgb" / "en_fact.json"
+    if not rgb.is_file():
+        pytest.skip(f"{rgb} is not here (CI has ../shared beside the repo)")
+    out = RUNS / "ci-rgb-test"
+    code = main(["--format", "rgb", "--gold", str(rgb), "--range", "50-99", "--out", str(out),
+                 "--index-dir", str(tmp_path), "-q"])  # fmt: skip
+    assert code == 0
+    report = _report(out)
+    answers, rejection = RGB_TEST
+    assert report["answer_accuracy"] >= answers
+    assert report["negative_rejection"]["abstention_accuracy"] >= rejection

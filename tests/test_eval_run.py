@@ -17,6 +17,7 @@ REPORT_KEYS = {
 def fake_env(monkeypatch):
     monkeypatch.setenv("NEWSRAG_EMBEDDING_MODEL", "hashing")
     monkeypatch.setenv("NEWSRAG_LLM_BACKEND", "fake")
+    monkeypatch.setenv("NEWSRAG_ANSWER_MODEL", "none")  # the fitted model judges the real model's picks
 
 
 @pytest.fixture

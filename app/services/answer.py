@@ -148,15 +148,29 @@ class AnswerService:
             text, abstained = compose(sentences, citations), False
         else:
             text, abstained, citations = ABSTAIN_TEXT, True, []
-            closest = self._closest(prepared)
+            closest = self._closest(prepared, sentences)
             if closest:
                 text = CLOSEST_TEXT
         return Answer(answer=text, abstained=abstained, citations=citations, sentences=sentences, timings=timings,
                       draft="\n\n".join(drafts), closest=closest, **prepared.base)  # fmt: skip
 
-    def _closest(self, prepared: _Prepared) -> list[Quote]:
-        """The shown sentences that hold most of the question's terms (IDF-weighted): what the
-        user is shown when no answer is verified but the articles do speak of the question."""
+    def _closest(self, prepared: _Prepared, sentences: list[AnswerSentence]) -> list[Quote]:
+        """What the user is shown when no answer is verified but the articles do speak of the
+        question: the sentences of the candidates the answer model turned down narrowly
+        (likeliest first), then the shown sentences that hold most of the question's terms (IDF-weighted)."""
+        limit = self.settings.closest_passages
+        floor = self.settings.closest_min_probability * self.reader.decider.threshold
+        turned_down = sorted((s for s in sentences if s.source is not None and s.code in ("rejected", "outranked")
+                              and s.coverage >= floor), key=lambda s: -s.coverage)  # fmt: skip
+        out: dict[tuple[str, int], Quote] = {}
+        for s in turned_down:
+            out.setdefault((s.source.doc_id, s.source.start), s.source)
+        for quote in self._covering(prepared):
+            out.setdefault((quote.doc_id, quote.start), quote)
+        return list(out.values())[:limit]
+
+    def _covering(self, prepared: _Prepared) -> list[Quote]:
+        """The shown sentences holding ``closest_min_coverage`` of the question's terms."""
         asked = terms(prepared.standalone).all
         total = sum(self.idf(t) for t in asked) or 1.0
         scored = []
@@ -167,7 +181,7 @@ class AnswerService:
                 if share >= self.settings.closest_min_coverage:
                     scored.append((share, s))
         scored.sort(key=lambda pair: -pair[0])
-        return [s.as_quote() for _, s in scored[: self.settings.closest_passages]]
+        return [s.as_quote() for _, s in scored]
 
     def _prepare(self, question: str, history: History, filters: Filters | None, timings: dict) -> _Prepared:
         t = time.perf_counter()

@@ -284,8 +284,9 @@ def answer_sentence(checked, frame, pick: Pick | None, index):
                 "instruction": Reason.INSTRUCTION, "outranked": Reason.OUTRANKED}.get(checked.code,
                                                                                   Reason.REJECTED)  # fmt: skip
         text = (pick.answer if pick else "") or (candidate.text if candidate else "(no sentence chosen)")
+        source = candidate.sentence.as_quote() if candidate is not None else None
         return AnswerSentence(text, False, coverage=checked.probability, reason=checked.reason, code=code,
-                              features=checked.values, shown=shown)  # fmt: skip
+                              features=checked.values, shown=shown, source=source)  # fmt: skip
     code = Reason.QUOTED if quoted else Reason.SUPPORTED
     return AnswerSentence(shown, True, [index.number(candidate.sentence)], checked.probability, quoted=quoted,
                           code=code, features=checked.values, shown=shown)  # fmt: skip

@@ -53,6 +53,7 @@ class AnswerSentence:
     code: Reason = Reason.SUPPORTED
     features: dict[str, float] = field(default_factory=dict)  # what the answer check weighed (span reader)
     shown: str = ""  # what the answer would say if it were accepted (span reader)
+    source: Quote | None = None  # the sentence the candidate is words of (span reader)
 
 
 class CitationIndex:

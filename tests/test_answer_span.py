@@ -14,6 +14,7 @@ from app.services.answer import AnswerService
 from app.services.answer_types import CLOSEST_TEXT, NO_SOURCES_TEXT, Final, Token
 from app.services.ingest import ingest
 from app.testing.fakes import FakeChatModel, HashingEmbedder
+from app.testing.fakes import pick_containing as pick_containing_words
 from app.verify.decide import Decider
 from tests.conftest import write_article
 
@@ -115,6 +116,14 @@ def test_a_pick_turned_down_narrowly_is_offered_first_among_the_closest(service)
     assert answer.abstained and answer.answer == CLOSEST_TEXT
     assert answer.closest[0].text.endswith("continue in Aberdeen.")
     assert answer.sentences[0].source == answer.closest[0]
+
+
+def test_a_who_is_the_role_question_needs_the_role_in_the_sentence(service):
+    service.llm = FakeChatModel(respond=pick_containing_words("Lena Ford"))
+    answer = service.ask("Who is the mediator of the port talks?")
+    assert not answer.abstained and "Lena Ford" in answer.answer
+    answer = service.ask("Who is the chairman of the port authority?")  # the sentence names a mediator
+    assert answer.abstained and "role asked about ('chairman')" in answer.sentences[0].reason
 
 
 def test_streamed_words_are_the_answer_words(service):

@@ -206,6 +206,10 @@ class SpanReader:
                 timings.setdefault("first_shown_s", time.perf_counter() - started)
                 yield Token(lead + visible)
                 lead = ""
+        tail = guard.flush()  # the reply is complete: its last grounded words go out before the check
+        if tail:
+            timings.setdefault("first_shown_s", time.perf_counter() - started)
+            yield Token(lead + tail)
         if frame.arithmetic and self.settings.arithmetic:  # a computation asked for: one stated number is not it
             computed = self._compute(question, frame, shown)
             if computed is not None:

@@ -96,6 +96,9 @@ def judge_candidate(ctx: Context, candidate: Candidate, doc, by_model: bool) -> 
     if not (terms(candidate.text).all - terms(ctx.frame.text).all):
         return Checked(candidate, False, reason="it adds nothing the question did not say", code="vacuous")
     sentence = candidate.sentence
+    if ctx.frame.role and ctx.frame.role not in {t.lemma_.lower() for t in doc} | terms(sentence.title).all:
+        reason = f"the sentence does not name the role asked about ({ctx.frame.role!r})"
+        return Checked(candidate, False, reason=reason, code="role")
     best = max((s.similarity for s in ctx.shown), default=sentence.similarity)
     ranked = ctx.ranked()
     rank = next((i for i, s in enumerate(ranked) if (s.doc_id, s.start) == (sentence.doc_id, sentence.start)),

@@ -52,6 +52,7 @@ class QuestionFrame:
     predicate: str  # lemma of its main verb ("" for "be"/"have")
     arithmetic: str = ""  # "sum", "difference" or "span" when it asks for one to be computed
     dates: tuple[DateMention, ...] = ()  # the dates it names ("in June 2025", "on 5 May 2024"), read by dateparser
+    role: str = ""  # lemma of the role a copular who-question asks about ("chairman" of "who is the chairman of X")
     doc: object = field(default=None, compare=False, repr=False)  # the question's parse
 
     @property
@@ -176,6 +177,7 @@ def analyse_question(doc) -> QuestionFrame:
         predicate=predicate,
         arithmetic=_arithmetic(doc.text),
         dates=_dates(doc, numbers),
+        role=_role(doc, wh),
         doc=doc,
     )
 
@@ -185,3 +187,17 @@ def _dates(doc, numbers: tuple[Quantity, ...]) -> tuple[DateMention, ...]:
     found = [read_date(ent.text) for ent in getattr(doc, "ents", ()) if ent.label_ == "DATE"]
     found += [read_date(q.text) for q in numbers if q.kind == "year"]
     return tuple(dict.fromkeys(d for d in found if d is not None))
+
+
+def _role(doc, wh: str) -> str:
+    """The role noun of "Who is/was (the) ... ROLE (of ...)?": the subject or attribute of
+    the copula that is not the question word and not a person's name."""
+    if wh not in ("who", "whom"):
+        return ""
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    if root is None or root.lemma_ != "be":
+        return ""
+    for tok in root.children:
+        if tok.dep_ in ("nsubj", "attr") and tok.pos_ in ("NOUN", "PROPN") and tok.ent_type_ != "PERSON":
+            return tok.lemma_.lower()
+    return ""

@@ -28,9 +28,9 @@ def _delayed_fake_model(delay: float):
     class DelayedFakeChatModel(FakeChatModel):
         """The extractive fake LLM, slowed down to a real model's pace."""
 
-        def _reply(self, messages):
+        def _reply(self, messages, json_schema=None):
             time.sleep(delay)
-            return super()._reply(messages)
+            return super()._reply(messages, json_schema)
 
     return DelayedFakeChatModel()
 

@@ -149,6 +149,14 @@ def test_drifting_rewrite_falls_back_to_previous_question(service):
     assert standalone.endswith("and in July?")
 
 
+def test_a_follow_up_that_names_another_article_asks_the_same_of_it(service):
+    history = [("How many shipping containers were sold, according to the April article?", "more than 500 [1]")]
+    service.llm = FakeChatModel(respond=pick_containing("1,000"))
+    answer = service.ask("And according to the July article?", history=history)
+    assert answer.standalone_question == "How many shipping containers were sold, according to the July article?"
+    assert "1,000" in answer.answer and {c.quote.published for c in answer.citations} == {"2025-07-22"}
+
+
 def test_self_contained_question_is_not_rewritten(service):
     history = [("Where are the talks set to continue?", "In Aberdeen.")]
     service.llm = FakeChatModel(respond=pick_containing("Aberdeen"))
@@ -250,6 +258,8 @@ def test_time_words_resolve_against_article_dates():
     assert (april.date_from, april.date_to, april.strict) == (dt.date(2025, 4, 1), dt.date(2025, 4, 30), True)
     july = resolve("How many containers, according to the July article?", newest)
     assert july.date_from == dt.date(2025, 7, 1) and july.strict
+    both = resolve("How many were sold, according to the April article? And according to the July article?", newest)
+    assert both.date_from == dt.date(2025, 7, 1)  # a follow-up appended to its question: the follow-up's month
     week = resolve("What happened last week?", newest)
     assert (week.date_from, week.date_to, week.strict) == (dt.date(2025, 7, 15), newest, False)
     assert not resolve("Who chairs the working party?", newest).window

@@ -67,6 +67,16 @@ class TimeIntent:
         return f"{self.phrase!r} read as: the most recent articles" if self.prefer_recent else ""
 
 
+def article_month(text: str) -> re.Match | None:
+    """The last "the <month> [year] article/report/story" phrase of a text."""
+    return _last(_ARTICLE_MONTH_RE, text)
+
+
+def _last(pattern: re.Pattern, text: str) -> re.Match | None:
+    matches = list(pattern.finditer(text))
+    return matches[-1] if matches else None
+
+
 def resolve(question: str, reference: dt.date | None) -> TimeIntent:
     """Time intent of a question; ``reference`` is the newest article date in the index."""
     if match := _RELATIVE.search(question):
@@ -80,7 +90,9 @@ def resolve(question: str, reference: dt.date | None) -> TimeIntent:
                      "month": reference.replace(day=1), "year": reference.replace(month=1, day=1)}[unit]  # fmt: skip
             return TimeIntent(True, start, reference, match.group(0))
         return TimeIntent(True, reference - dt.timedelta(days=days), reference, match.group(0))
-    if match := (_ARTICLE_MONTH_RE.search(question) or _MONTH_RE.search(question)):
+    # the last time phrase wins: in "<earlier question> And according to the July article?"
+    # (a follow-up the rewrite could not make standalone) it is the follow-up's
+    if match := (_last(_ARTICLE_MONTH_RE, question) or _last(_MONTH_RE, question)):
         month = MONTHS[match.group(1).lower()]
         year = int(match.group(2)) if match.group(2) else (reference.year if reference else None)
         if year is not None:

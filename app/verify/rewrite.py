@@ -49,10 +49,28 @@ def _acceptable(rewrite: str, question: str) -> bool:
     return len(kept) >= min(len(own), 1) and (rewrite.rstrip().endswith("?") or len(rewrite) < 200)
 
 
+def _time_pivot(question: str, history: History) -> str | None:
+    """ "And according to the July article?" after "..., according to the April article?":
+    the previous question, asked of the other article."""
+    from app.text.timewords import article_month
+
+    asked = article_month(question)
+    before = article_month(history[-1][0]) if history else None
+    if asked is None or before is None:
+        return None
+    rest = question[: asked.start()] + question[asked.end() :]
+    if len(terms(rest).all - {"accord"}) > 0:
+        return None
+    previous = history[-1][0]
+    return previous[: before.start()] + asked.group(0).strip() + previous[before.end() :]
+
+
 def standalone_question(question: str, history: History, llm: BaseChatModel | None) -> str:
     """The question rewritten to stand alone (unchanged when it already does)."""
     if not needs_rewrite(question, history):
         return question
+    if pivot := _time_pivot(question, history):
+        return pivot
     if llm is None:
         return _fallback(question, history)
     turns = []

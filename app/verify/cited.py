@@ -30,10 +30,6 @@ class Reason(StrEnum):
     QUOTED = "quoted"  # the source's own words, standing in for a misstated sentence
     ABSTENTION = "abstention"
     INSTRUCTION = "instruction"
-    TOO_LONG = "beyond_length"
-    UNSUPPORTED = "unsupported"  # no quote backs it (coverage, numbers, names, subject, negation)
-    MISSTATED = "misstated"  # it draws on the right quote but states it wrongly
-    OFF_QUESTION = "off_question"  # the quotes back it but do not answer the question
     NO_PICK = "no_pick"  # the reader found no sentence that answers
     NOT_IN_SENTENCE = "not_in_sentence"  # the reader's words are not in the sentence it chose
     VACUOUS = "vacuous"  # it adds nothing the question did not say

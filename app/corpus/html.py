@@ -6,6 +6,8 @@ become paragraphs. Nothing from the page is ever executed or fetched.
 
 from __future__ import annotations
 
+import functools
+
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from app.corpus.fields import parse_date
@@ -103,3 +105,50 @@ def html_fields(html: str, source: str) -> dict:
         "author": author,
         "body": clean_paragraphs(paragraphs),
     }
+
+
+def trafilatura_fields(html: str, source: str, url: str | None = None) -> dict:
+    """The same fields by trafilatura (main-text detection, metadata, htmldate for the date)."""
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(
+        html,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=False,
+        deduplicate=False,
+        config=_trafilatura_config(),
+    )
+    if doc is None or not (doc.text or "").strip():
+        raise CorpusError(source, "no article text found on the page")
+    title = normalise_inline(doc.title) if doc.title else None
+    paragraphs = [line for line in doc.text.split("\n") if line.strip()]
+    if title and paragraphs and normalise_inline(paragraphs[0]) == title:
+        paragraphs = paragraphs[1:]
+    published = ""
+    if doc.date:
+        try:
+            published = parse_date(doc.date, source)
+        except CorpusError:
+            published = ""
+    return {
+        "title": title,
+        "outlet": normalise_inline(doc.sitename) if doc.sitename else None,
+        "published": published,
+        "url": doc.url,
+        "author": normalise_inline(doc.author) if doc.author else None,
+        "body": clean_paragraphs(paragraphs),
+    }
+
+
+@functools.cache
+def _trafilatura_config():
+    """trafilatura's defaults, except that a short article is still extracted by its main
+    algorithm (by default under 250 characters it falls back to a cruder one that keeps
+    menus and splits paragraphs at inline tags)."""
+    from trafilatura.settings import use_config
+
+    config = use_config()
+    config["DEFAULT"]["MIN_EXTRACTED_SIZE"] = "1"
+    return config

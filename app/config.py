@@ -93,6 +93,21 @@ class Settings(BaseSettings):
         256, ge=1, le=100_000, description="Chunks per embed-and-write round (a killed ingest resumes from the last)."
     )
 
+    # --- web ingest -------------------------------------------------------------------
+    fetch_timeout_s: float = Field(15.0, gt=0, le=600, description="Seconds a page or feed may take to answer.")
+    fetch_max_mb: float = Field(5.0, gt=0, description="Pages and feeds larger than this are refused.")
+    fetch_max_redirects: int = Field(5, ge=0, le=30, description="Most redirects followed for one URL.")
+    fetch_user_agent: str = Field("newsrag/0.1", description="User-Agent header sent with every fetch.")
+    feed_max_entries: int = Field(100, ge=1, le=10_000, description="Most entries of one feed that are fetched.")
+    web_min_words: int = Field(
+        40, ge=1, description="A fetched page with fewer words of article text is reported as not an article."
+    )
+    admin_token: SecretStr | None = Field(
+        None,
+        description="Token that allows adding articles (UI, /api/ingest) from another machine, sent as "
+        "`Authorization: Bearer <token>`. Unset: only this machine (127.0.0.1) may add articles.",
+    )
+
     # --- retrieval --------------------------------------------------------------
     retrieval_k: int = Field(6, ge=1, le=50, description="Chunks retrieved for a question.")
     retrieval_candidates: int = Field(
@@ -264,6 +279,10 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "Embeddings": ("embedding_model", "embedding_model_path", "embedding_batch_size", "embedding_device"),
     "Chunking and ingest": (
         "tokenizer", "chunk_tokens", "chunk_overlap_tokens", "default_outlet", "max_file_mb", "ingest_batch_chunks",
+    ),
+    "Web ingest and admin": (
+        "fetch_timeout_s", "fetch_max_mb", "fetch_max_redirects", "fetch_user_agent", "feed_max_entries",
+        "web_min_words", "admin_token",
     ),
     "Retrieval": (
         "retrieval_k", "retrieval_candidates", "retrieval_mode", "dense_weight", "lexical_weight", "rrf_k",

@@ -109,6 +109,7 @@ class Quote:
             "quote": self.text,
             "start": self.start,
             "end": self.end,
+            "url": self.url,
         }
 
 

@@ -19,6 +19,7 @@ from app.services.articles import ArticleService
 from app.services.claims import ClaimChecker
 from app.services.health import HealthService
 from app.services.ingest import IngestService
+from app.services.web_ingest import ArticleAdder
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Services:
     claims: ClaimChecker
     articles: ArticleService
     ingest: IngestService
+    adder: ArticleAdder
     health: HealthService
 
     def warm_up(self, prompt: bool = True) -> None:
@@ -47,12 +49,14 @@ def build_services(
     retriever = HybridRetriever(settings, embedder).load()
     llm = llm or make_chat_model(settings)
     answers = AnswerService(settings, retriever, llm)
+    ingest = IngestService(settings, retriever.store, embedder, on_change=lambda: retriever.refresh(force=True))
     return Services(
         settings=settings,
         answers=answers,
         claims=ClaimChecker(retriever, settings),
         articles=ArticleService(retriever, settings.corpus_dir),
-        ingest=IngestService(settings, retriever.store, embedder, on_change=lambda: retriever.refresh(force=True)),
+        ingest=ingest,
+        adder=ArticleAdder(settings, ingest),
         health=HealthService(settings, retriever, llm, str(answers.model_name)),
     )
 

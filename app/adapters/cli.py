@@ -33,6 +33,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from app.services.locks import live_server
 
     settings = _settings(args)
+    if args.url or args.feed:
+        return _ingest_web(args, settings)
     server = live_server(settings)
     if server is not None:
         # An app serves this index: it is the one writer, so it runs the ingest.
@@ -43,6 +45,29 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     report = IngestService(settings).run(settings.corpus_dir, rebuild=args.rebuild, progress=not args.quiet)
     print(json.dumps(report.as_dict(), indent=2, default=str) if args.json else report.summary())
     return 0
+
+
+def _ingest_web(args: argparse.Namespace, settings: Settings) -> int:
+    """Fetch pages and feeds into the corpus folder, then index it (here, or by the app
+    that serves this index). Exit code 1 when any URL failed (the others are stored)."""
+    from app.services.locks import live_server
+    from app.services.web_ingest import ArticleAdder
+
+    def say(message: str) -> None:
+        if not args.quiet and not args.json:
+            print(f"\r\033[K{message[:150]}", end="", file=sys.stderr, flush=True)
+
+    server = live_server(settings)
+    adder = ArticleAdder(settings)
+    report = adder.from_web(args.url or [], args.feed or [], index=server is None, progress=say)
+    say("")
+    out = report.as_dict()
+    if server is not None and report.stored:
+        print(f"The app at http://{server[0]}:{server[1]}/ serves this index; it runs the ingest.", file=sys.stderr)
+        out["ingest"] = _ingest_through(server, settings.corpus_dir, rebuild=False)
+        out["summary"] = report.summary() + "\n" + out["ingest"]["summary"]
+    print(json.dumps(out, indent=2, default=str) if args.json else out["summary"])
+    return 1 if report.failures else 0
 
 
 def _ingest_through(server: tuple[str, int], corpus: Path, rebuild: bool) -> dict:
@@ -111,10 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("ingest", help="index the articles of a corpus folder (incremental)")
+    p = sub.add_parser("ingest", help="index the articles of a corpus folder (incremental); --url/--feed fetch first")
     p.add_argument("--corpus", help="corpus folder (default: NEWSRAG_CORPUS_DIR or ./corpus)")
     p.add_argument("--index-dir", help="index folder (default: NEWSRAG_INDEX_DIR or ./index)")
     p.add_argument("--rebuild", action="store_true", help="drop the index and build it anew")
+    p.add_argument("--url", action="append", metavar="URL", help="fetch an article page into the corpus (repeatable)")
+    p.add_argument("--feed", action="append", metavar="URL", help="fetch every entry of an RSS/Atom feed (repeatable)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_ingest)

@@ -18,7 +18,7 @@ import gradio as gr
 import uvicorn
 from fastapi import FastAPI
 
-from app.adapters.api import build_api, install_docs, install_error_handlers
+from app.adapters.api import build_api, build_openai_api, install_docs, install_error_handlers
 from app.adapters.ui import UI_CSS, UI_HEAD, build_ui
 from app.config import Settings
 from app.services.locks import serving_lock
@@ -37,6 +37,7 @@ def create_app(services: Services, *, ui: bool = True) -> FastAPI:
     app = FastAPI(title="newsrag", description=DESCRIPTION, version="0.1.0", docs_url=None, redoc_url=None)
     install_error_handlers(app)
     app.include_router(build_api(services))
+    app.include_router(build_openai_api(services))
     install_docs(app)
     if ui:
         app = gr.mount_gradio_app(
@@ -64,7 +65,8 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> int:
         articles, chunks = services.articles.counts()
         print(
             f"newsrag: {articles} articles, {chunks} chunks, model {services.answers.model_name}\n"
-            f"newsrag: serving the UI on http://{host}:{port}/ (HTTP API under /api, docs at /docs)",
+            f"newsrag: serving the UI on http://{host}:{port}/ (HTTP API under /api, OpenAI-compatible API under /v1, "
+            "docs at /docs)",
             flush=True,
         )
         uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)

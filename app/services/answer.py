@@ -12,7 +12,7 @@ import logging
 import math
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from langchain_core.language_models.chat_models import BaseChatModel
 
@@ -151,8 +151,15 @@ class AnswerService:
             closest = self._closest(prepared, sentences)
             if closest:
                 text = CLOSEST_TEXT
+        citations = [replace(c, quote=self._linked(c.quote)) for c in citations]
+        closest = [self._linked(q) for q in closest]
         return Answer(answer=text, abstained=abstained, citations=citations, sentences=sentences, timings=timings,
                       draft="\n\n".join(drafts), closest=closest, **prepared.base)  # fmt: skip
+
+    def _linked(self, quote: Quote) -> Quote:
+        """The quote with its article's original URL, when the corpus recorded one."""
+        article = self.retriever.article(quote.doc_id)
+        return replace(quote, url=article.url) if article is not None and article.url else quote
 
     def _closest(self, prepared: _Prepared, sentences: list[AnswerSentence]) -> list[Quote]:
         """What the user is shown when no answer is verified but the articles do speak of the

@@ -340,8 +340,10 @@ class IngestService:
         self._on_change = on_change
         self._running = threading.Lock()
 
-    def run(self, corpus_dir: Path | None = None, *, rebuild: bool = False, progress: bool = False) -> IngestReport:
-        if not self._running.acquire(blocking=False):
+    def run(self, corpus_dir: Path | None = None, *, rebuild: bool = False, progress: bool = False,
+            wait: bool = False) -> IngestReport:  # fmt: skip
+        """One ingest; with ``wait``, after the one already running (up to an hour)."""
+        if not (self._running.acquire(timeout=3600) if wait else self._running.acquire(blocking=False)):
             raise IngestRunningError("An ingest is already running in the app; wait for it to finish.")
         try:
             with writer_lock(self.settings):

@@ -5,6 +5,7 @@ question), 404 for an unknown article, 409 when an ingest is already running, 50
 the language model or the index fails, 500 with a generic message for anything else
 (the details go to the server log)."""
 
+import json
 import logging
 import re
 from typing import Any
@@ -14,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import BackendError, BadQuestionError, IndexBusyError, ModelError, NewsragError
+from app.errors import BackendError, BadQuestionError, CorpusError, IndexBusyError, ModelError, NewsragError
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ def error_for(exc: Exception) -> JSONResponse:
     """The JSON error a domain exception stands for (never its traceback)."""
     if isinstance(exc, BadQuestionError):
         return error_response(400, "bad_question", str(exc))
+    if isinstance(exc, CorpusError):
+        return error_response(400, "bad_corpus", str(exc))
     if isinstance(exc, IndexBusyError):
         return error_response(409, "conflict", str(exc))
     if isinstance(exc, (BackendError, ModelError)):
@@ -48,6 +51,19 @@ def error_for(exc: Exception) -> JSONResponse:
     return error_response(500, "internal_error", GENERIC_500)
 
 
+def _shaped(request: Request, response: JSONResponse) -> JSONResponse:
+    """Under /v1 (the OpenAI-compatible API) errors take OpenAI's shape."""
+    return openai_shape(response) if request.url.path.startswith("/v1/") else response
+
+
+def openai_shape(response: JSONResponse) -> JSONResponse:
+    """One of our JSON errors as OpenAI's ``{"error": {"message", "type", "param", "code"}}``."""
+    body = json.loads(response.body)
+    kind = "invalid_request_error" if response.status_code < 500 else "server_error"
+    error = {"message": body.get("message", "error"), "type": kind, "param": None, "code": body.get("error")}
+    return JSONResponse({"error": error}, status_code=response.status_code)
+
+
 def _field(loc: tuple | list) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path")]
     return ".".join(parts) or "request"
@@ -56,18 +72,18 @@ def _field(loc: tuple | list) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     """JSON errors for validation failures, HTTP errors and anything unexpected."""
 
-    async def validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         # the offending input is not echoed back (it may be megabytes long)
         details = [{"field": _field(e.get("loc", ())), "message": e.get("msg", "invalid")} for e in exc.errors()]
         message = "; ".join(f"{d['field']}: {d['message']}" for d in details) or "invalid request"
-        return error_response(422, "invalid_request", message, details=details)
+        return _shaped(request, error_response(422, "invalid_request", message, details=details))
 
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        return _shaped(request, error_response(exc.status_code, code, str(exc.detail)))
 
-    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        return error_for(exc)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        return _shaped(request, error_for(exc))
 
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -18,10 +18,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from app.adapters.api.errors import error_for, error_response
 from app.adapters.api.schemas import Schemas, make_schemas
 from app.domain import Filters
+from app.services.admin import admin_refusal, bearer_token
 from app.services.answer import Final, Stage, Token, clean_question
 from app.wiring import Services
-
-LOCAL_CLIENTS = ("127.0.0.1", "::1", "localhost")
 
 
 def run(fn: Callable[[], Any]) -> Any:
@@ -150,26 +149,70 @@ def _article_routes(router: APIRouter, services: Services) -> None:
 
 
 def _admin_routes(router: APIRouter, services: Services) -> None:
+    from fastapi import File, UploadFile
     from pydantic import BaseModel, ConfigDict, Field
 
+    URL = Annotated[str, Field(max_length=4096)]
+
     class IngestRequest(BaseModel):
-        model_config = ConfigDict(extra="forbid")
-        corpus: str = Field(..., max_length=4096, description="Corpus folder on this machine (absolute path).")
+        model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"corpus": "/data/news"}]})
+        corpus: str | None = Field(None, max_length=4096, description="Corpus folder on the server (absolute path).")
+        urls: list[URL] = Field(default_factory=list, max_length=1000, description="Article pages to fetch.")
+        feeds: list[URL] = Field(default_factory=list, max_length=100, description="RSS or Atom feeds to read.")
         rebuild: bool = Field(False, description="Refused while serving: stop the app to rebuild.")
 
-    @router.post("/ingest", summary="Index a corpus folder into the served index (from this machine only)")
+    def refused(http: Request) -> JSONResponse | None:
+        client = http.client.host if http.client else ""
+        message = admin_refusal(services.settings, client, bearer_token(http.headers.get("authorization")))
+        return error_response(403, "forbidden", message) if message else None
+
+    @router.post(
+        "/ingest",
+        summary="Add articles: fetch pages and feeds, or index a corpus folder (admin)",
+        description="With `urls` and/or `feeds`, the pages are fetched into the served corpus folder and indexed; "
+        "with `corpus`, that folder is indexed (what `python -m app ingest` sends when the app is running). "
+        "Allowed from this machine, or with `Authorization: Bearer <NEWSRAG_ADMIN_TOKEN>`; others get 403.",
+    )
     def ingest_corpus(request: IngestRequest, http: Request) -> JSONResponse:
         """The serving app is the one writer of its embedded index: ``python -m app ingest``
         hands the work here, and the new articles are searchable as soon as it finishes."""
-        client = http.client.host if http.client else ""
-        if client not in LOCAL_CLIENTS:
-            return error_response(403, "forbidden", "Ingest is only accepted from this machine.")
+        if (denied := refused(http)) is not None:
+            return denied
         if request.rebuild:
             return error_response(
                 409, "conflict", "Stop the app to rebuild its index (python -m app ingest --rebuild)."
             )
+        if not (request.corpus or request.urls or request.feeds):
+            return error_response(400, "bad_request", "Name a corpus folder, or urls or feeds to fetch.")
         try:
+            if request.urls or request.feeds:
+                added = services.adder.from_web(request.urls, request.feeds)
+                return JSONResponse(added.as_dict())
             report = services.ingest.run(Path(request.corpus))
         except Exception as exc:
             return error_for(exc)
         return JSONResponse({**report.as_dict(), "summary": report.summary()})
+
+    @router.post(
+        "/ingest/files",
+        summary="Add article files (.md, .txt, .html, .jsonl) to the corpus and index them (admin)",
+        description="Multipart upload (`files`). A file whose articles do not all read is refused with the "
+        "reasons and not stored. Same admin rule as /api/ingest.",
+    )
+    async def ingest_files(http: Request, files: Annotated[list[UploadFile], File()]) -> JSONResponse:
+        if (denied := refused(http)) is not None:
+            return denied
+        limit = int(services.settings.max_file_mb * 1_000_000)
+        payload = []
+        for upload in files[:100]:
+            raw = await upload.read(limit + 1)
+            if len(raw) > limit:
+                return error_response(413, "too_large", f"{upload.filename}: larger than NEWSRAG_MAX_FILE_MB.")
+            payload.append((upload.filename or "", raw))
+        try:
+            from starlette.concurrency import run_in_threadpool
+
+            added = await run_in_threadpool(services.adder.from_files, payload)
+        except Exception as exc:
+            return error_for(exc)
+        return JSONResponse(added.as_dict())

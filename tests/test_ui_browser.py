@@ -26,6 +26,7 @@ from app.testing.fakes import HashingEmbedder
 from app.wiring import build_services
 from tests.conftest import REPO, SEED_CORPUS, make_settings
 from tests.test_ui_concurrency import SlowFakeChatModel
+from tests.test_web_ingest import site  # noqa: F401 (pages and feeds served on 127.0.0.1)
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
@@ -295,6 +296,48 @@ def test_filters_and_copy_citation(browser, fake_app):
         assert "published 1 July 2025 to today" in summary.inner_text()
     finally:
         tab.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_corpus_tab_adds_a_page_and_a_file_citable_at_once(browser, tmp_path, site):  # noqa: F811
+    """Add articles from the UI (this machine: allowed): a served page and an uploaded file are
+    stored, indexed and listed; a dead link is reported with its reason."""
+    _root, base = site
+    settings = make_settings(tmp_path, corpus_dir=tmp_path / "corpus", llm_backend="fake")
+    shutil.copytree(SEED_CORPUS, settings.corpus_dir)
+    ingest(settings, settings.corpus_dir, progress=False)
+    services = build_services(settings, llm=SlowFakeChatModel(), embedder=HashingEmbedder())
+    upload = tmp_path / "pier-notice.md"
+    upload.write_text("---\ntitle: Pier reopens after storm repairs\noutlet: Coast Wire\npublished: 2025-05-02\n"
+                      "---\n\nThe pier reopened on Friday after storm repairs that took six weeks.\n")  # fmt: skip
+    with ServerThread(create_app(services)) as url:
+        tab = Tab(browser, url)
+        page = tab.page
+        try:
+            page.get_by_role("tab", name="Corpus").click()
+            page.get_by_text("Add articles (admin)").click()
+            page.locator("#nr-add-urls textarea").fill(f"{base}/river-bridge.html\n{base}/nope.html")
+            page.locator("#nr-add-files input[type=file]").set_input_files(str(upload))
+            page.locator("#nr-add-button").click()
+            result = page.locator("#nr-add-result")
+            result.filter(has_text="can be cited now").first.wait_for()
+            text = result.inner_text()
+            assert "New river bridge opens to cyclists" in text and "Pier reopens after storm repairs" in text
+            assert "HTTP 404" in text
+            page.locator("#nr-corpus").filter(has_text="New river bridge opens to cyclists").wait_for()
+            page.locator("#nr-corpus").filter(has_text="Pier reopens after storm repairs").wait_for()
+            assert_untouched_outside(tab, base)
+        finally:
+            tab.close()
+    assert services.articles.get("uploads/pier-notice").outlet == "Coast Wire"
+    assert any(a.url == f"{base}/river-bridge.html" for a in services.articles.list())
+
+
+def assert_untouched_outside(tab: Tab, base: str) -> None:
+    """The browser itself asked nothing of the page's site: the server fetched it."""
+    assert tab.outside_requests() == []
+    assert not any(u.startswith(base) for u in tab.requests)
 
 
 # --- the real parts ------------------------------------------------------------------------

@@ -105,6 +105,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     print(answer.answer)
     for c in answer.citations:
         print(f"  [{c.n}] {c.one_line()}  ({c.quote.doc_id} {c.quote.start}:{c.quote.end})")
+        if c.quote.url:
+            print(f"      {c.quote.url}")
     return 0
 
 

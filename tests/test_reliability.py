@@ -113,7 +113,11 @@ def test_bad_input(real_service, tmp_path):
 def test_load_reduced(tmp_path):
     result = load.case_load(tmp_path, full=False)
     assert_case_ok(result, "load")
-    assert result["stats"]["answered"] >= load.LOAD_SESSIONS[False]
+    (sessions,) = load.LOAD_SESSIONS[False]
+    assert set(result["stats"]) == {f"distinct-{sessions}", f"repeat-{sessions}"}
+    for stats in result["stats"].values():
+        assert stats["answered"] >= sessions and stats["max_queue_rank"] >= 1, stats["errors"]
+    assert result["stats"][f"repeat-{sessions}"]["cache_hits"] > 0
 
 
 @pytest.mark.slow

@@ -7,13 +7,13 @@ The fake LLM sleeps before each reply so that requests really queue."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
 import httpx
 import pytest
 from gradio_client import Client
-from gradio_client.utils import Status
 from pydantic import PrivateAttr
 
 from app.adapters.server import ServerThread, create_app
@@ -72,6 +72,16 @@ def client(url: str) -> Client:
     return Client(url + "/", verbose=False, analytics_enabled=False, download_files=False)
 
 
+def queue_positions(outputs) -> list[int]:
+    """The queue positions shown in a job's intermediate chat outputs ("Queued: position 3")."""
+    found = []
+    for output in outputs:
+        chat = output[0] if output else []
+        if chat and chat[-1]["role"] == "assistant":
+            found += [int(n) for n in re.findall(r"Queued: position (\d+)", chat[-1]["content"][0]["text"])]
+    return found
+
+
 def last_reply(result) -> str:
     """The text of the last assistant message of the chat endpoint's result."""
     chat = result[0]
@@ -96,13 +106,11 @@ def test_five_concurrent_questions_queue_one_generation_at_a_time(server):
     light_done_at = time.monotonic()
     assert "2</b> articles" in summary
 
-    best_rank = 0  # the queue position a waiting user is shown
+    best_rank = 0  # the queue position a waiting user is shown (in the chat, by the answer gate)
     deadline = time.monotonic() + 60
     while not all(j.done() for j in jobs) and time.monotonic() < deadline:
         for job in jobs:
-            status = job.status()
-            if status.code == Status.IN_QUEUE and status.rank is not None:
-                best_rank = max(best_rank, status.rank)
+            best_rank = max([best_rank, *queue_positions(job.outputs())])
         time.sleep(0.02)
     results = [j.result(timeout=30) for j in jobs]
     elapsed = time.monotonic() - started
@@ -125,14 +133,15 @@ def test_backend_failure_is_shown_and_the_app_keeps_serving(server):
     url, llm = server
     llm.delay = 0.0
     user = client(url)
+    question = "Where, according to the articles, are the talks with European officials set to continue?"
     llm.fail_with = "the model server is unreachable"
     try:
-        reply = last_reply(user.predict(QUESTIONS[0], [], "", "", api_name="/chat"))
+        reply = last_reply(user.predict(question, [], "", "", api_name="/chat"))
     finally:
         llm.fail_with = None
     assert "The language model failed" in reply and "unreachable" in reply
     assert "Traceback" not in reply
-    reply = last_reply(user.predict(QUESTIONS[0], [], "", "", api_name="/chat"))
+    reply = last_reply(user.predict(question, [], "", "", api_name="/chat"))  # a failure is not cached
     assert "London" in reply and 'class="nr-cite"' in reply
 
 

@@ -177,6 +177,11 @@ class HybridRetriever:
         """(chunks containing the stemmed term, all chunks): for IDF weights."""
         return self._df.get(term, 0), len(self._ids)
 
+    @property
+    def version(self) -> str:
+        """The index version the loaded state comes from ("" before the first load)."""
+        return self._version or ""
+
     def newest_date(self) -> dt.date | None:
         dates = [a.published for a in self._articles.values() if a.published]
         return dt.date.fromisoformat(max(dates)) if dates else None

@@ -50,6 +50,8 @@ def _child_env(index_dir: Path, corpus: Path) -> dict:
     """The environment's settings (NEWSRAG_*: what is benchmarked) without the Chroma host, on our index."""
     env = {k: v for k, v in os.environ.items() if k != "NEWSRAG_CHROMA_HOST"}
     env.update(NEWSRAG_INDEX_DIR=str(index_dir), NEWSRAG_CORPUS_DIR=str(corpus), **BASE_CHILD_ENV)
+    # the bench times answers being written: no cache hits, no per-client limit on its one client
+    env.update(NEWSRAG_ANSWER_CACHE_ENTRIES="0", NEWSRAG_ANSWER_RATE_PER_MINUTE="0")
     return env
 
 

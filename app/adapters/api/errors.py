@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import BackendError, BadQuestionError, CorpusError, IndexBusyError, ModelError, NewsragError
+from app.services.admission import AdmissionRefused
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,10 @@ def error_for(exc: Exception) -> JSONResponse:
     """The JSON error a domain exception stands for (never its traceback)."""
     if isinstance(exc, BadQuestionError):
         return error_response(400, "bad_question", str(exc))
+    if isinstance(exc, AdmissionRefused):
+        response = error_response(429, f"too_many_{exc.reason}", str(exc), retry_after_s=exc.retry_after_s)
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
     if isinstance(exc, CorpusError):
         return error_response(400, "bad_corpus", str(exc))
     if isinstance(exc, IndexBusyError):
@@ -59,9 +64,12 @@ def _shaped(request: Request, response: JSONResponse) -> JSONResponse:
 def openai_shape(response: JSONResponse) -> JSONResponse:
     """One of our JSON errors as OpenAI's ``{"error": {"message", "type", "param", "code"}}``."""
     body = json.loads(response.body)
-    kind = "invalid_request_error" if response.status_code < 500 else "server_error"
+    kind = {429: "rate_limit_error"}.get(response.status_code) or (
+        "invalid_request_error" if response.status_code < 500 else "server_error"
+    )
     error = {"message": body.get("message", "error"), "type": kind, "param": None, "code": body.get("error")}
-    return JSONResponse({"error": error}, status_code=response.status_code)
+    retry = {"Retry-After": response.headers["retry-after"]} if "retry-after" in response.headers else None
+    return JSONResponse({"error": error}, status_code=response.status_code, headers=retry)
 
 
 def _field(loc: tuple | list) -> str:

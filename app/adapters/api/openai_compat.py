@@ -18,6 +18,7 @@ in ``delta.content``, then a last chunk with ``finish_reason``, ``citations`` an
 Errors are OpenAI-shaped: ``{"error": {"message", "type", "param", "code"}}``.
 """
 
+import itertools
 import json
 import time
 import uuid
@@ -102,14 +103,19 @@ def build_openai_api(services: Services) -> APIRouter:
         if isinstance(parsed, JSONResponse):
             return parsed
         request, question, history, filters = parsed
-        if request.stream:
-            events = services.answers.stream(question, history, filters)
-            return StreamingResponse(_sse(events), media_type="text/event-stream",
-                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})  # fmt: skip
+        client = "ip:" + (http.client.host if http.client else "")
         from starlette.concurrency import run_in_threadpool
 
+        if request.stream:
+            events = services.serving.stream(question, history, filters, client=client)
+            try:  # a refusal is an HTTP error (429), not a stream that fails
+                first = await run_in_threadpool(next, events)
+            except Exception as exc:
+                return openai_shape(error_for(exc))
+            return StreamingResponse(_sse(itertools.chain([first], events)), media_type="text/event-stream",
+                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})  # fmt: skip
         try:
-            answer = await run_in_threadpool(services.answers.ask, question, history, filters)
+            answer = await run_in_threadpool(lambda: services.serving.ask(question, history, filters, client=client))
         except Exception as exc:
             return openai_shape(error_for(exc))
         return _completion(answer)

@@ -7,6 +7,7 @@ schemas are in schemas.py, the errors in errors.py.
 # real annotations.
 
 import datetime as dt
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,6 +32,11 @@ def run(fn: Callable[[], Any]) -> Any:
         return error_for(exc)
 
 
+def client_of(http: Request) -> str:
+    """Who asks, for the per-client rate limit: the caller's address."""
+    return "ip:" + (http.client.host if http.client else "")
+
+
 def make_filters(outlets: list[str], date_from: dt.date | None, date_to: dt.date | None) -> Filters:
     return Filters.parse(outlets, date_from, date_to)
 
@@ -48,7 +54,7 @@ def build_api(services: Services) -> APIRouter:
 
 def _answer_routes(router: APIRouter, services: Services, schemas: Schemas) -> None:
     AskRequest = schemas.AskRequest
-    answers = services.answers
+    serving = services.serving
 
     @router.post(
         "/ask",
@@ -62,11 +68,11 @@ def _answer_routes(router: APIRouter, services: Services, schemas: Schemas) -> N
             503: {"description": "Language model or index unavailable"},
         },
     )
-    def ask(request: AskRequest) -> dict:
+    def ask(request: AskRequest, http: Request) -> dict:
         def answer() -> dict:
             filters = make_filters(request.outlets, request.date_from, request.date_to)
             history = [(q, a) for q, a in request.history]
-            return answers.ask(request.question, history=history, filters=filters).as_dict()
+            return serving.ask(request.question, history, filters, client=client_of(http)).as_dict()
 
         return run(answer)
 
@@ -76,15 +82,16 @@ def _answer_routes(router: APIRouter, services: Services, schemas: Schemas) -> N
         description='One JSON object per line: `{"event": "stage", "name": ...}`, `{"event": "token", "text": ...}`, '
         'then `{"event": "final", "answer": {...}}` (the JSON of /api/ask), or `{"event": "error", ...}`.',
     )
-    def ask_stream(request: AskRequest):
+    def ask_stream(request: AskRequest, http: Request):
         try:
             clean_question(request.question, services.settings.max_question_chars)
             filters = make_filters(request.outlets, request.date_from, request.date_to)
+            history = [(q, a) for q, a in request.history]
+            events = serving.stream(request.question, history, filters, client=client_of(http))
+            first = next(events)  # a refusal is an HTTP error, not a stream that fails
         except Exception as exc:
             return error_for(exc)
-        history = [(q, a) for q, a in request.history]
-        return StreamingResponse(_events(answers.stream(request.question, history, filters)),
-                                 media_type="application/x-ndjson")  # fmt: skip
+        return StreamingResponse(_events(itertools.chain([first], events)), media_type="application/x-ndjson")
 
 
 def _events(stream) -> Iterator[str]:

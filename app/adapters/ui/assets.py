@@ -10,6 +10,7 @@ a.nr-cite:hover { background: rgba(37, 99, 235, .12); }
 .nr-abstain { border-left: 4px solid #d97706; padding-left: .6em; }
 .nr-error { border-left: 4px solid #dc2626; padding-left: .6em; }
 .nr-pending { opacity: .85; }
+.nr-refused { border-left: 4px solid #d97706; padding-left: .6em; }
 .nr-spinner { display: inline-block; width: .8em; height: .8em; border: 2px solid currentColor;
   border-right-color: transparent; border-radius: 50%; animation: nr-spin .8s linear infinite; vertical-align: -1px; }
 @keyframes nr-spin { to { transform: rotate(360deg); } }

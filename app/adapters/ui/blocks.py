@@ -32,10 +32,12 @@ from app.adapters.ui.render import (
     render_claim,
     render_draft,
     render_error,
+    render_refusal,
     render_sources,
 )
 from app.domain import Filters
 from app.errors import BackendError, BadQuestionError, NewsragError
+from app.services.admission import AdmissionRefused
 from app.services.answer import Final, Stage, Token
 from app.wiring import Services
 
@@ -55,11 +57,15 @@ class Handlers:
     def __init__(self, services: Services):
         self.services = services
         self.articles = services.articles
+        # every admitted question waits in the answer gate (which reports its position and
+        # runs one generation at a time), not in Gradio's queue; one more for a refusal
+        self.answer_slots = services.settings.answer_queue_max + 2
 
     def show_waiting(self, question: str, turns: list[dict]):
         return chat_messages(turns or [], (question or "", WAITING_HTML))
 
-    def respond(self, question: str, turns: list[dict], outlets, date_from: str, date_to: str) -> Iterator[tuple]:
+    def respond(self, question: str, turns: list[dict], outlets, date_from: str, date_to: str,
+                request: gr.Request = None) -> Iterator[tuple]:  # fmt: skip
         turns = list(turns or [])
         question = question or ""
         turn_no = len(turns) + 1
@@ -72,7 +78,8 @@ class Handlers:
             filters = Filters.parse(outlets, date_from, date_to)
             history = [(t["question"], t["answer"]) for t in turns if t.get("answered")]
             answer = None
-            for event, draft, note in self._progress(question, history, filters):
+            session = getattr(request, "session_hash", None) or ""
+            for event, draft, note in self._progress(question, history, filters, session):
                 if event is not None:
                     answer = event.answer
                 else:
@@ -91,15 +98,18 @@ class Handlers:
                 }
             )
             yield view(), render_sources(turns, self.articles.get), turns, ""
+        except AdmissionRefused as exc:
+            yield view(render_refusal(str(exc))), sources_html, turns, question  # not a turn: ask it again
         except Exception as exc:
             turns.append(_error_turn(turn_no, question, exc))
             yield view(), sources_html, turns, question  # keep the text so it can be fixed
 
-    def _progress(self, question: str, history, filters: Filters):
+    def _progress(self, question: str, history, filters: Filters, session: str):
         """(None, draft, note) while the answer is written; (Final, draft, "") at the end."""
         draft, note = "", STAGE_TEXT["retrieving"]
         yield None, draft, note
-        for event in self.services.answers.stream(question, history, filters):
+        events = self.services.serving.stream(question, history, filters, client=f"ui:{session}", session=session)
+        for event in events:
             if isinstance(event, Stage):
                 note = STAGE_TEXT.get(event.name, event.name).format(**{"sources": "", **event.detail})
                 yield None, draft, note
@@ -313,7 +323,7 @@ def _wire_chat(page: Page, handlers: Handlers, examples: list[str]) -> None:
         "inputs": [page.question, page.turns, *filter_inputs],
         "outputs": [page.chatbot, page.sources, page.turns, page.question],
         "concurrency_id": LLM_GROUP,
-        "concurrency_limit": 1,
+        "concurrency_limit": handlers.answer_slots,
         "show_progress": "minimal",
     }
     waiting = (handlers.show_waiting, [page.question, page.turns], [page.chatbot])

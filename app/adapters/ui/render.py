@@ -23,6 +23,7 @@ WAITING_HTML = (
     "time; yours starts as soon as the ones before it are done.</div>"
 )
 STAGE_TEXT = {
+    "queued": "Queued: position {position}, about {wait_s} s. The model writes one answer at a time.",
     "rewriting": "Reading the conversation to understand the follow-up…",
     "retrieving": "Searching the articles…",
     "generating": "Writing the answer from {sources} source article(s)…",
@@ -132,6 +133,11 @@ def render_answer(answer: Answer, turn: int, filters: Filters | None = None) -> 
 def render_draft(draft: str, note: str) -> str:
     text = f'<p class="nr-draft-text">{esc(draft)}</p>' if draft else ""
     return f'<div class="nr-draft">{text}<div class="nr-note"><span class="nr-spinner"></span> {esc(note)}</div></div>'
+
+
+def render_refusal(message: str) -> str:
+    """A question not queued (busy, rate limit): what to do, not an error."""
+    return f'<div class="nr-refused">{esc(message)}</div>'
 
 
 def render_error(message: str, kind: str) -> str:

@@ -1,0 +1,101 @@
+"""Serving the public: the answer cache in front of the admission gate in front of the
+answer service. The UI and the HTTP APIs ask here; the CLI and the eval call the answer
+service directly (no cache, no queue).
+
+A question already answered (same question, conversation, filters, index version and
+settings) is served from the cache at once, without queueing. Any other question takes a
+place in the gate's queue (or is refused with a message and the expected wait), reports
+its position while it waits, and is answered when it reaches the model; a question that
+another user got answered while it waited is served from the cache then.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Iterator
+
+from app.domain import Filters
+from app.services.admission import AnswerGate
+from app.services.answer import AnswerService
+from app.services.answer_cache import AnswerCache, cache_key, settings_fingerprint
+from app.services.answer_types import Answer, Final, Stage, Token, clean_question
+from app.verify.rewrite import History
+
+log = logging.getLogger(__name__)
+
+CACHE_FILE = "answer-cache.jsonl"
+
+
+class ServingService:
+    """``stream`` and ``ask`` as the answer service has them, plus who is asking."""
+
+    def __init__(self, answers: AnswerService, gate: AnswerGate | None = None, cache: AnswerCache | None = None):
+        settings = answers.settings
+        self.answers = answers
+        self.settings = settings
+        self.gate = gate or AnswerGate(settings)
+        path = settings.index_dir / CACHE_FILE if settings.answer_cache_persist else None
+        self.cache = cache or AnswerCache(settings.answer_cache_entries, path)
+        self._fingerprint = settings_fingerprint(settings, str(answers.model_name))
+
+    def key(self, question: str, history: History, filters: Filters | None) -> str:
+        retriever = self.answers.retriever
+        retriever.refresh()  # an ingest since the last question changes the version, so the key
+        turns = self.settings.history_turns
+        recent = list(history or [])[-turns:] if turns else []
+        return cache_key(question, recent, filters, retriever.version, self._fingerprint)
+
+    def cached(self, question: str, history: History | None = None, filters: Filters | None = None) -> Answer | None:
+        """The verified answer already given to this question, if any (no queueing)."""
+        started = time.perf_counter()
+        question = clean_question(question, self.settings.max_question_chars)
+        found = self.cache.get(self.key(question, history or [], filters))
+        return _as_repeat(found, question, started) if found is not None else None
+
+    def ask(self, question: str, history: History | None = None, filters: Filters | None = None, *,
+            client: str = "", session: str = "") -> Answer:  # fmt: skip
+        final = None
+        for event in self.stream(question, history, filters, client=client, session=session):
+            if isinstance(event, Final):
+                final = event.answer
+        assert final is not None
+        return final
+
+    def stream(self, question: str, history: History | None = None, filters: Filters | None = None, *,
+               client: str = "", session: str = "") -> Iterator[Stage | Token | Final]:  # fmt: skip
+        """Final at once from the cache; else Stage("queued") while waiting, then the answer's
+        events. Raises AdmissionRefused when the question cannot be queued."""
+        started = time.perf_counter()
+        question = clean_question(question, self.settings.max_question_chars)
+        history = list(history or [])
+        key = self.key(question, history, filters)
+        found = self.cache.get(key)
+        if found is not None:
+            yield Final(_as_repeat(found, question, started))
+            return
+        ticket = self.gate.enter(client, session)
+        try:
+            for position, wait_s in self.gate.wait(ticket):
+                found = self.cache.get(key)  # answered for someone else meanwhile
+                if found is not None:
+                    yield Final(_as_repeat(found, question, started))
+                    return
+                yield Stage("queued", {"position": position, "wait_s": round(wait_s)})
+            found = self.cache.get(key)
+            if found is not None:
+                yield Final(_as_repeat(found, question, started))
+                return
+            for event in self.answers.stream(question, history, filters):
+                if isinstance(event, Final):
+                    self.cache.put(key, event.answer)
+                yield event
+        finally:
+            self.gate.leave(ticket)
+
+
+def _as_repeat(answer: Answer, question: str, started: float) -> Answer:
+    """A cached answer as given to this asker: their wording, the time it took now."""
+    took = time.perf_counter() - started
+    return dataclasses.replace(answer, question=question, timings={"cache_hit": 1.0, "total_s": took})

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.adapters.server import free_port
 from app.errors import IndexMismatchError
 from app.index.embeddings import make_embedder
 from app.index.store import VectorStore
@@ -62,15 +63,9 @@ def test_index_built_with_another_embedding_model_is_refused(tmp_path, seed_corp
         ingest(real, seed_corpus, progress=False)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def chroma_server(tmp_path):
-    port = _free_port()
+    port = free_port()
     exe = Path(sys.executable).with_name("chroma")
     proc = subprocess.Popen(
         [str(exe), "run", "--path", str(tmp_path / "server-data"), "--host", "127.0.0.1", "--port", str(port)],

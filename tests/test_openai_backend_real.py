@@ -9,7 +9,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import urllib.request
 
 import pytest
 
+from app.adapters.server import free_port
 from app.llm.llamacpp import ChatLlamaCpp
 from app.llm.models import ensure_model
 from app.services.answer_types import Final, Token
@@ -35,12 +35,6 @@ QUESTIONS = [
 ]
 READY_S = 120  # the server loads a 1 GB model: seconds on this machine
 N_BATCH = 512  # as ChatLlamaCpp.load
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def server_command(settings, gguf: str, port: int) -> list[str]:

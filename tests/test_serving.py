@@ -12,7 +12,6 @@ import httpx
 import openai
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import PrivateAttr
 
 from app.adapters.server import ServerThread, create_app
 from app.domain import Filters
@@ -21,9 +20,10 @@ from app.services.answer_cache import settings_fingerprint
 from app.services.answer_types import Final
 from app.services.ingest import ingest
 from app.services.serving import ServingService
-from app.testing.fakes import FakeChatModel, HashingEmbedder
+from app.testing.fakes import HashingEmbedder
 from app.wiring import build_services
 from tests.conftest import write_article
+from tests.test_ui_concurrency import SlowFakeChatModel
 
 FERRY = (
     "The ferry to the island of Brekka will sail again from Monday after a hull repair. "
@@ -33,26 +33,6 @@ BRIDGE = "The new footbridge over the river opened on Tuesday. It cost 4.2 milli
 QUESTION = "How much did the hull repair cost?"
 
 
-class CountingFake(FakeChatModel):
-    """The extractive fake LLM, counting its replies (and optionally slow)."""
-
-    replies: int = 0
-    active: int = 0
-    delay: float = 0.0
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
-
-    def _reply(self, messages, json_schema=None):
-        with self._lock:
-            self.replies += 1
-            self.active += 1
-        try:
-            time.sleep(self.delay)
-            return super()._reply(messages, json_schema)
-        finally:
-            with self._lock:
-                self.active -= 1
-
-
 def build(settings, **overrides):
     settings = settings.model_copy(update=overrides)
     write_article(settings.corpus_dir, "coast/ferry.md", "Island ferry returns", FERRY, outlet="Coast Wire",
@@ -60,7 +40,7 @@ def build(settings, **overrides):
     write_article(settings.corpus_dir, "city/bridge.md", "Footbridge opens", BRIDGE, outlet="City Wire",
                   published="2025-05-02")  # fmt: skip
     ingest(settings, settings.corpus_dir, progress=False)
-    llm = CountingFake()
+    llm = SlowFakeChatModel()
     return build_services(settings, llm=llm, embedder=HashingEmbedder()), llm
 
 

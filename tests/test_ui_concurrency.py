@@ -38,15 +38,17 @@ QUESTIONS = [
 
 
 class SlowFakeChatModel(FakeChatModel):
-    """The extractive fake LLM, slowed down, counting how many replies run at once."""
+    """The extractive fake LLM, slowed down, counting its replies and how many run at once."""
 
     delay: float = 0.0
     active: int = 0
     peak: int = 0
+    replies: int = 0
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def _reply(self, messages, json_schema=None):
         with self._lock:
+            self.replies += 1
             self.active += 1
             self.peak = max(self.peak, self.active)
         try:

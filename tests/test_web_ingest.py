@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.adapters.server import free_port
 from app.corpus.readers import split_front_matter
 from app.index.store import VectorStore
 from app.services.ingest import IngestService, ingest
@@ -83,12 +84,6 @@ def atom(base: str, names: list[str]) -> str:
         "<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'>"
         f"<title>Valley Herald (Atom)</title><id>vh</id><updated>2025-03-06T09:00:00Z</updated>{entries}</feed>"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.adapters.api.errors import error_for, openai_shape
+from app.adapters.api.routes import client_of
 from app.domain import Filters
 from app.errors import BadQuestionError
 from app.services.answer import Final, Token, clean_question
@@ -103,7 +104,7 @@ def build_openai_api(services: Services) -> APIRouter:
         if isinstance(parsed, JSONResponse):
             return parsed
         request, question, history, filters = parsed
-        client = "ip:" + (http.client.host if http.client else "")
+        client = client_of(http)
         from starlette.concurrency import run_in_threadpool
 
         if request.stream:

@@ -101,7 +101,7 @@ class HybridRetriever:
     def load(self) -> HybridRetriever:
         """Open the index, check its manifest, and build the lexical index."""
         self.store.open()
-        self.store.check_manifest(expected_manifest(self.settings, self.embedder))
+        self.store.check_manifest(expected_manifest(self.settings, self.embedder, self.store.manifest()))
         self.refresh(force=True)
         return self
 

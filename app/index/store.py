@@ -56,16 +56,25 @@ _SHAPING_KEYS = (
 )
 
 
-def expected_manifest(settings: Settings, embedder) -> dict[str, Any]:
-    """The manifest an index built now, with these settings, would carry."""
+def expected_manifest(settings: Settings, embedder, recorded: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The manifest an index built now, with these settings, would carry. ``recorded`` (the
+    index's manifest) lends its probe vector when it was made by the same local model files
+    (same name and fingerprint), so opening an index does not load the model only to probe it."""
+    backend = getattr(embedder, "backend", "local")
+    base_url = getattr(embedder, "base_url", None)
+    probe = None
+    if (recorded and backend == "local" and _embedding_source(recorded) == "local"
+            and recorded.get("embedding_model") == embedder.name
+            and recorded.get("embedding_fingerprint") == embedder.fingerprint):  # fmt: skip
+        probe = recorded.get("embedding_probe")
     return {
         "schema": MANIFEST_SCHEMA,
         "embedding_model": embedder.name,
         "embedding_fingerprint": embedder.fingerprint,
         "embedding_dim": embedder.dim,
-        "embedding_probe": pack_probe(probe_vector(embedder)),
-        "embedding_backend": getattr(embedder, "backend", "local"),
-        "embedding_base_url": getattr(embedder, "base_url", None),
+        "embedding_probe": probe or pack_probe(probe_vector(embedder)),
+        "embedding_backend": backend,
+        "embedding_base_url": base_url,
         "normalized_embeddings": True,
         "distance": "cosine",
         "tokenizer": settings.tokenizer,

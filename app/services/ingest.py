@@ -152,7 +152,7 @@ def ingest(
     if rebuild:
         store.drop()
     store.open(create=True)
-    manifest = expected_manifest(settings, embedder)
+    manifest = expected_manifest(settings, embedder, store.manifest())
     store.check_manifest(manifest)
     if store.manifest() is None:  # record the settings before the first chunk lands
         store.write_manifest(manifest, changed=True)

@@ -173,6 +173,16 @@ class Settings(BaseSettings):
     # --- answering ----------------------------------------------------------------
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused with a message.")
     history_turns: int = Field(2, ge=0, le=50, description="Earlier turns a follow-up question is rewritten from.")
+    rewrite_max_tokens: int = Field(
+        60, ge=8, le=400, description="Most tokens the LLM may write when it rewrites a follow-up question."
+    )
+    rewrite_timeout_s: float = Field(
+        6.0,
+        gt=0,
+        le=600,
+        description="Seconds the follow-up rewrite may take (checked between streamed tokens); slower, the "
+        "previous question's words are prepended instead (eval/results/rewrite.md).",
+    )
     max_request_turns: int = Field(
         20, ge=0, le=1000, description="Most earlier turns an API request may carry (longer requests are refused)."
     )
@@ -192,11 +202,13 @@ class Settings(BaseSettings):
         "(app/verify/answerability.json, python -m eval.fit); `none` accepts every pick.",
     )
     closest_min_coverage: float = Field(
-        0.5,
+        0.05,
         ge=0,
         le=1,
-        description="When no answer is verified, shown sentences holding this share of the question's terms "
-        "(IDF-weighted) are offered as the closest passages.",
+        description="When no answer is verified, a shown sentence holding this share of the question's subject "
+        "(its nouns and names, IDF-weighted; most of one of its names when it names any) makes the outcome "
+        '`unverified` (shown with the closest passages) rather than `absent` ("the articles don\'t say"). '
+        "Fitted on the dev splits: eval/results/subject.md (python -m eval.fit_subject).",
     )
     closest_min_probability: float = Field(
         0.5,
@@ -245,6 +257,11 @@ class Settings(BaseSettings):
     answer_service_estimate_s: float = Field(
         8.0, gt=0, description="Seconds per answer assumed for wait estimates until answers have been timed."
     )
+    answer_slots: int = Field(
+        1, ge=1, le=64,
+        description="Answers written at once. The in-process llamacpp model writes one (any more wait for it); "
+        "with the openai backend, the server's parallel slots (llama-server --parallel N).",
+    )  # fmt: skip
 
     # --- LLM ------------------------------------------------------------------------
     llm_backend: LLMBackend = Field("llamacpp", description="llamacpp (local GGUF), openai, ollama, or fake.")
@@ -338,14 +355,15 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "context_date_group_similarity",
     ),
     "Answering": (
-        "max_question_chars", "history_turns", "max_request_turns", "stream_min_coverage", "stream_lead_words",
+        "max_question_chars", "history_turns", "rewrite_max_tokens", "rewrite_timeout_s", "max_request_turns",
+        "stream_min_coverage", "stream_lead_words",
         "answer_model", "closest_min_coverage", "closest_min_probability", "closest_passages", "typed_candidates",
         "typed_candidates_from", "arithmetic",
         "nlp_model",
     ),
     "Serving": (
         "answer_cache_entries", "answer_cache_persist", "answer_queue_max", "answer_rate_per_minute",
-        "answer_service_estimate_s",
+        "answer_service_estimate_s", "answer_slots",
     ),
     "LLM": (
         "llm_backend", "llm_model", "llm_model_path", "model_cache_dir", "llm_threads", "llm_context_window",

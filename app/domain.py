@@ -95,6 +95,7 @@ class Quote:
     start: int
     end: int
     url: str | None = None
+    author: str | None = None  # the article's byline, when the corpus records one
 
     def one_line(self) -> str:
         """The quote with title, outlet and date, as a journalist would paste it."""
@@ -110,6 +111,7 @@ class Quote:
             "start": self.start,
             "end": self.end,
             "url": self.url,
+            "author": self.author,
         }
 
 
@@ -138,4 +140,5 @@ class Article:
             "published": self.published,
             "n_chunks": self.n_chunks,
             "url": self.url,
+            "author": self.author,
         }

@@ -263,3 +263,24 @@ def test_time_words_resolve_against_article_dates():
     week = resolve("What happened last week?", newest)
     assert (week.date_from, week.date_to, week.strict) == (dt.date(2025, 7, 15), newest, False)
     assert not resolve("Who chairs the working party?", newest).window
+
+
+def test_three_outcomes_and_the_subject_not_the_verb_decides_absent(service):
+    service.llm = FakeChatModel(respond=pick_containing("Aberdeen"))
+    assert service.ask("Where are the port talks set to continue?").outcome == "answered"
+    service.llm = FakeChatModel(respond=lambda _messages: NONE)
+    # the passage says "sold", the question "snapped up": its subject (containers) is there
+    answer = service.ask("How many shipping containers were snapped up?")
+    data = answer.as_dict()
+    assert data["outcome"] == "unverified" and data["abstained"] and data["closest"]
+    assert answer.answer.startswith("I couldn't write a checked answer")
+    assert any("shipping containers" in q["quote"] for q in data["closest"])
+    answer = service.ask("Which football club won the league title?")
+    assert answer.as_dict()["outcome"] == "absent" and answer.answer.startswith("The articles don't say")
+
+
+def test_closest_passages_count_does_not_change_the_outcome(service, settings):
+    service.llm = FakeChatModel(respond=lambda _messages: NONE)
+    service.settings = settings.model_copy(update={"closest_passages": 0})
+    answer = service.ask("How many shipping containers were snapped up?")
+    assert answer.outcome == "unverified" and answer.closest == []

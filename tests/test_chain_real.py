@@ -51,9 +51,27 @@ def test_real_model_answers_with_valid_citations(real_service, question, aliases
 
 def test_real_model_abstains_when_the_corpus_cannot_answer(real_service):
     answer = real_service.ask("Who won the 2022 FIFA World Cup final?")
-    assert answer.abstained
+    assert answer.abstained and answer.outcome == "absent"
     assert answer.answer.startswith("The articles don't say")
-    assert answer.citations == []
+    assert answer.citations == [] and answer.closest == []
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["How many prisoners were exchanged?", "Where are the peace talks set to continue?",
+     "What did the mediators say about the ceasefire talks?"],
+)  # fmt: skip
+def test_real_model_never_says_dont_say_when_the_articles_speak_of_it(real_service, question):
+    """A failed answer is not an absent one: whatever the model does with a question whose
+    subject the articles hold (here with a date filter that leaves one article), the user
+    gets a checked answer or the closest passages, never "the articles don't say"."""
+    from app.domain import Filters
+
+    answer = real_service.ask(question, filters=Filters.parse((), "2025-05-01", None))
+    assert answer.outcome in ("answered", "unverified"), answer.as_dict()
+    if answer.outcome == "unverified":
+        assert answer.answer.startswith("I couldn't write a checked answer") and answer.closest
+        assert all(q.published >= "2025-05-01" for q in answer.closest)
 
 
 def test_real_model_says_which_source_says_what_as_of_when(real_service):

@@ -8,13 +8,14 @@ import json
 
 import pytest
 
-from app.domain import Filters
+from app.domain import Filters, Quote
 from app.errors import BadQuestionError
 from app.index.retrieval import HybridRetriever
-from app.services.claims import ClaimChecker, ClaimReport
+from app.services.claims import ClaimChecker, ClaimPassage, ClaimReport, deciding_date, summarise
 from app.services.ingest import ingest
 from app.testing.fakes import HashingEmbedder
-from app.verify.claims import analyse, judge
+from app.verify.claims import analyse, decide, differences, judge
+from app.verify.predicates import match_predicate
 from tests.conftest import SEED_CORPUS, make_settings, write_article
 
 # Invented articles (no gold item of any set is copied into a unit test).
@@ -61,7 +62,11 @@ def check_quotes(checker: ClaimChecker, report: ClaimReport) -> None:
 def test_claim_in_an_article_is_supported(checker):
     report = checker.check("More than 500 shipping containers were sold")
     assert report.verdict == "supported", report.as_dict()
-    assert report.summary.startswith("Supported: 1 passage says so (Wire A, 22 April 2025)")
+    assert report.summary.startswith(
+        "Supported, as of 22 April 2025 (the newest passage that bears on it): "
+        "1 passage says so (Wire A, 22 April 2025)"
+    )
+    assert report.as_of == "2025-04-22"
     [top] = report.supporting
     assert top.quote.text == "A recent auction saw more than 500 shipping containers sold."
     assert (top.quote.outlet, top.quote.published) == ("Wire A", "2025-04-22")
@@ -74,8 +79,9 @@ def test_claim_with_another_number_is_contradicted(checker):
     assert report.verdict == "contradicted", report.as_dict()
     [top] = report.contradicting
     assert top.quote.text == "A recent auction saw more than 500 shipping containers sold."
-    assert "500" in top.reason and "700" in top.reason
-    assert report.summary.startswith("Contradicted:") and "500" in report.summary
+    assert top.reason == "Wire A, 22 April 2025, gives 500 shipping containers, not 700."
+    assert report.summary.startswith("Contradicted, as of 22 April 2025 (the newest passage that bears on it): ")
+    assert report.summary.endswith(top.reason)
     assert not report.supporting
     check_quotes(checker, report)
 
@@ -94,14 +100,20 @@ def test_sources_of_different_dates_disagree(checker):
     assert [p.quote.published for p in report.supporting] == ["2025-07-22"]
     assert [p.quote.published for p in report.contradicting] == ["2025-04-22"]
     assert "22 July 2025" in report.summary and "22 April 2025" in report.summary
+    assert report.as_of == "2025-07-22", "the newest passage that decides it, on either side"
+    assert report.summary.startswith("Sources disagree, as of 22 July 2025")
+    assert report.summary.endswith("The newest, Wire B, 22 July 2025, supports it.")
     check_quotes(checker, report)
 
 
 def test_opposite_negation_contradicts(checker):
     report = checker.check("The two sides have held direct wage talks since 2022")
     assert report.verdict == "contradicted", report.as_dict()
-    assert report.contradicting[0].quote.text == "The two sides have not held direct wage talks since 2022."
-    assert "opposite" in report.contradicting[0].reason
+    [top] = report.contradicting
+    assert top.quote.text == "The two sides have not held direct wage talks since 2022."
+    assert top.reason == "Wire C, 16 May 2025, says the two sides have *not* held direct wage talks since 2022."
+    assert top.basis == "negation"
+    assert report.as_of == "2025-05-16" and "as of 16 May 2025" in report.summary
 
 
 def test_another_place_in_the_same_slot_contradicts(checker):
@@ -118,6 +130,9 @@ def test_related_passage_qualifies_without_deciding(checker):
     assert report.verdict == "not_found", report.as_dict()
     assert report.qualifying, "a related passage is shown as qualifying the claim"
     assert all(p.relation == "qualifies" for p in report.qualifying)
+    assert report.as_of is None and "as of" not in report.summary, "nothing decides a claim that is not found"
+    sale = next(p for p in report.qualifying if p.quote.text.startswith("The sale took place"))
+    assert sale.reason == "Wire A, 22 April 2025, speaks of the sale and the place but does not mention Leith."
     check_quotes(checker, report)
 
 
@@ -148,6 +163,7 @@ def test_report_is_json(checker):
         data["supporting"][0]
     )
     assert {"total_s", "judge_s"} <= set(data["timings"])
+    assert data["as_of"] == "2025-04-22" and data["supporting"][0]["basis"]
 
 
 def test_judge_rules_on_single_sentences():
@@ -203,6 +219,198 @@ def test_the_opposite_polarity_of_the_same_predicate_contradicts(settings):
     report = checker.check("Brazil and Chile have held direct trade talks since 2019")
     assert report.verdict == "contradicted", report.as_dict()
     assert report.contradicting[0].quote.text.startswith("The two countries have not held")
-    assert report.contradicting[0].reason == 'says the opposite: "have not held"'
+    assert report.contradicting[0].reason == (
+        "Coast Wire, 1 February 2024, says the two countries have *not* held direct trade talks "
+        "since the crisis of 2019."
+    )
     agree = checker.check("Brazil and Chile have not held direct trade talks since 2019")
     assert agree.verdict == "supported", agree.as_dict()
+
+
+# --- the parse: negation and antonyms of the claim's predicate, said of its subject -----------
+# (invented sentences; the real spaCy pipeline from the session fixture ``nlp``)
+
+
+def predicate(nlp, claim: str, sentence: str, context: str = ""):
+    return match_predicate(nlp.parse(claim), nlp.parse(sentence), context)
+
+
+def decided(nlp, claim: str, sentence: str, context: str = ""):
+    """What the claim check decides for one sentence (word-level judgement, then the parse)."""
+    claim_doc, sentence_doc = nlp.parse(claim), nlp.parse(sentence)
+    mine, theirs = analyse(claim), analyse(sentence)
+    found = decide(mine, theirs, judge(mine, theirs), match_predicate(claim_doc, sentence_doc, context))
+    if found is not None and found.relation == "qualifies" and found.basis != "subject":
+        found = found._replace(reason=differences(mine, theirs, claim_doc, sentence_doc))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("claim", "sentence", "says"),
+    [
+        (
+            "The city council has approved the new budget",
+            "The city council has not approved the new budget.",
+            "says the city council has *not* approved the new budget",
+        ),
+        (
+            "The mayor has visited the port",
+            "The mayor has never visited the port.",
+            "says the mayor has *never* visited the port",
+        ),
+        (
+            "The council funds the library",
+            "The council no longer funds the library.",
+            "says the council *no longer* funds the library",
+        ),
+        (
+            "The ministers held talks in May",
+            "The ministers held no talks in May.",
+            "says the ministers held *no* talks in May",
+        ),
+        (
+            "The committee approved the budget",
+            "The committee failed to approve the budget.",
+            "says the committee *failed* to approve the budget",
+        ),
+    ],
+)
+def test_the_negated_predicate_of_the_same_subject_contradicts(nlp, claim, sentence, says):
+    found = decided(nlp, claim, sentence)
+    assert (found.relation, found.basis, found.reason) == ("contradicts", "negation", says)
+
+
+@pytest.mark.parametrize(
+    ("claim", "sentence", "says"),
+    [
+        ("Exports rose in March", "Exports fell sharply in March.", "says exports *fell* in March"),
+        ("Rents went up last year", "Rents went down last year.", "says rents went *down* last year"),
+        (
+            "The union accepted the pay offer",
+            "The union rejected the pay offer.",
+            "says the union *rejected* the pay offer",
+        ),
+        (
+            "Fuel prices are high this winter",
+            "Fuel prices are low this winter.",
+            "says fuel prices are *low* this winter",
+        ),
+        # the same roles in the other voice: the senate is who acts, the bill what it acts on
+        (
+            "The senate approved the bill",
+            "The bill was blocked by the senate.",
+            "says the bill was *blocked* by the senate",
+        ),
+    ],
+)
+def test_an_antonym_of_the_predicate_contradicts(nlp, claim, sentence, says):
+    found = decided(nlp, claim, sentence)
+    assert (found.relation, found.basis, found.reason) == ("contradicts", "antonym", says)
+
+
+@pytest.mark.parametrize(
+    ("claim", "sentence", "context"),
+    [
+        ("The union accepted the pay offer", "The employers did not accept the pay offer.", ""),
+        ("French farmers have blocked the roads", "Spanish farmers have not blocked the roads.", ""),
+        ("The union accepted the pay offer", "The employers rejected the pay offer.", ""),
+        # "they" and "the three countries" do not refer back to "Brazil and Chile" here
+        (
+            "Brazil and Chile have held trade talks since 2019",
+            "They have not held trade talks since 2019.",
+            "It rained.",
+        ),
+        (
+            "Brazil and Chile have held trade talks since 2019",
+            "The three countries have not held trade talks since 2019.",
+            "Brazil and Chile met in May.",
+        ),
+    ],
+)
+def test_a_negation_said_of_another_subject_does_not_contradict(nlp, claim, sentence, context):
+    match = predicate(nlp, claim, sentence, context)
+    assert match is not None and match.kind != "same" and not match.same_subject
+    found = decided(nlp, claim, sentence, context)
+    assert found is None or found.relation != "contradicts", found
+    if found is not None:
+        assert found.reason.endswith(f"but the claim is about {match.claim_subject}")
+
+
+@pytest.mark.parametrize("subject", ["They", "The two countries", "Both countries"])
+def test_a_subject_that_refers_back_to_the_claims_contradicts(nlp, subject):
+    claim = "Brazil and Chile have held trade talks since 2019"
+    sentence = f"{subject} have not held trade talks since 2019."
+    match = predicate(nlp, claim, sentence, context="Brazil and Chile met in May.")
+    assert match.contradicts and match.kind == "negation" and match.phrase == "have not held"
+    assert not predicate(nlp, claim, sentence, context="The weather was mild.").same_subject
+
+
+def test_the_same_polarity_supports_and_a_denied_antonym_decides_nothing(nlp):
+    claim = "The two sides have held direct wage talks since 2022"
+    # the negation is about the deal, not the talks
+    found = decided(nlp, claim, "The two sides have held direct wage talks since 2022, but no deal is near.")
+    assert found.relation == "supports"
+    assert predicate(nlp, "Exports rose in March", "Exports did not fall in March.") is None
+    assert decided(nlp, "Exports rose in March", "Exports did not fall in March.").relation == "qualifies"
+
+
+def test_a_related_passage_says_in_a_sentence_what_it_differs_on(nlp):
+    claim = "The two sides have held direct wage talks since 2022"
+    no_date = decided(nlp, claim, "The two sides held direct wage talks.")
+    assert no_date.relation == "qualifies"
+    assert no_date.reason == "speaks of the sides and the talks but gives no date"
+    other_year = decided(nlp, claim, "The two sides held direct wage talks in 2023.")
+    assert other_year.relation == "qualifies", "another year is not another count"
+    assert other_year.reason == "speaks of the sides and the talks but gives 2023, not 2022"
+    no_verb = decided(nlp, "The ferry strike ended in Hull", "The ferry strike in Hull entered its third week.")
+    assert no_verb.reason == "speaks of the strike and Hull but does not say “ended”"
+
+
+def passage(relation, published, reason="Wire, says so.") -> ClaimPassage:
+    quote = Quote("d" + published, "Title", "Wire", published, "A sentence.", 0, 11)
+    return ClaimPassage(relation, reason, quote, 1.0, 0.5, 1.5)
+
+
+def test_the_verdict_holds_as_of_the_newest_passage_that_decides_it():
+    old, new = (
+        passage("contradicts", "2024-03-01", "Wire, 1 March 2024, says they have *not* met."),
+        passage("supports", "2025-01-09"),
+    )
+    assert deciding_date("contradicted", [], [old]) == "2024-03-01"
+    assert deciding_date("mixed", [new], [old]) == "2025-01-09"
+    assert deciding_date("not_found", [], []) is None
+    summary = summarise("contradicted", [], [old], [passage("qualifies", "2026-01-01")], "2024-03-01")
+    assert summary == (
+        "Contradicted, as of 1 March 2024 (the newest passage that bears on it): 1 passage says otherwise "
+        "(Wire, 1 March 2024). Wire, 1 March 2024, says they have *not* met."
+    )
+    assert summarise("mixed", [new], [old], [], "2025-01-09").endswith("The newest, Wire, 9 January 2025, supports it.")
+
+
+def test_the_claim_card_escapes_the_reason_before_marking_its_emphasis():
+    from app.adapters.ui.render import render_claim
+
+    reason = "Wire, 1 March 2024, says <b>they</b> have *not* met."
+    old = passage("contradicts", "2024-03-01", reason)
+    report = ClaimReport("They have met", "contradicted", summarise("contradicted", [], [old], [], "2024-03-01"))
+    report.contradicting = [old]
+    html = render_claim(report, lambda doc_id: None)
+    assert "says &lt;b&gt;they&lt;/b&gt; have <em>not</em> met." in html
+    assert "<b>" not in html and "*not*" not in html
+    assert "as of 1 March 2024 (the newest passage that bears on it):</span>" in html
+
+
+def test_a_negation_of_another_subject_is_not_a_contradiction_end_to_end(settings):
+    corpus = settings.corpus_dir
+    body = "Wage talks at the port went on all week. The dock union did not accept the pay offer on Friday."
+    write_article(corpus, "port/pay.md", "Pay talks", body, outlet="Harbour Post", published="2025-03-07")
+    ingest(settings, corpus, progress=False)
+    checker = ClaimChecker(HybridRetriever(settings, HashingEmbedder()).load(), settings)
+    report = checker.check("The employers accepted the pay offer")
+    assert report.verdict == "not_found", report.as_dict()
+    [related] = [p for p in report.qualifying if "dock union" in p.quote.text]
+    assert related.reason == (
+        "Harbour Post, 7 March 2025, says the dock union did *not* accept the pay offer, "
+        "but the claim is about the employers."
+    )
+    assert checker.check("The dock union accepted the pay offer").verdict == "contradicted"

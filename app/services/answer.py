@@ -20,9 +20,12 @@ from app.config import Settings
 from app.domain import Filters, Quote
 from app.index.retrieval import HybridRetriever
 from app.services.answer_types import (
+    ABSENT,
     ABSTAIN_TEXT,
-    CLOSEST_TEXT,
+    ANSWERED,
     NO_SOURCES_TEXT,
+    UNVERIFIED,
+    UNVERIFIED_TEXT,
     Answer,
     Final,
     Stage,
@@ -39,7 +42,7 @@ from app.verify.cited import AnswerSentence, CitationIndex
 from app.verify.context import Context, ContextBuilder
 from app.verify.decide import DEFAULT_MODEL, load_decider
 from app.verify.question import QuestionFrame, analyse_question
-from app.verify.rewrite import History, standalone_question
+from app.verify.rewrite import History, needs_rewrite, standalone_question
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +121,7 @@ class AnswerService:
         history = list(history or [])[-turns:] if turns else []
         question = clean_question(question, self.settings.max_question_chars)
         timings: dict[str, float] = {}
-        yield Stage("rewriting" if history else "retrieving")
+        yield Stage("rewriting" if needs_rewrite(question, history, self.nlp) else "retrieving")
         prepared = self._prepare(question, history, filters, timings)
         if not any(c.shown for c in prepared.contexts):
             timings["total_s"] = time.perf_counter() - started
@@ -145,27 +148,30 @@ class AnswerService:
         citations = index.citations
         closest: list[Quote] = []
         if any(s.supported for s in sentences) and on_topic(prepared.standalone, citations):
-            text, abstained = compose(sentences, citations), False
+            text, outcome = compose(sentences, citations), ANSWERED
         else:
-            text, abstained, citations = ABSTAIN_TEXT, True, []
-            closest = self._closest(prepared, sentences)
-            if closest:
-                text = CLOSEST_TEXT
+            citations = []
+            on_subject = self._closest(prepared, sentences)
+            # "the articles don't say" only when nothing retrieved speaks of the question's subject
+            text, outcome = (UNVERIFIED_TEXT, UNVERIFIED) if on_subject else (ABSTAIN_TEXT, ABSENT)
+            closest = on_subject[: self.settings.closest_passages]
         citations = [replace(c, quote=self._linked(c.quote)) for c in citations]
         closest = [self._linked(q) for q in closest]
-        return Answer(answer=text, abstained=abstained, citations=citations, sentences=sentences, timings=timings,
-                      draft="\n\n".join(drafts), closest=closest, **prepared.base)  # fmt: skip
+        return Answer(answer=text, abstained=outcome != ANSWERED, citations=citations, sentences=sentences,
+                      timings=timings, draft="\n\n".join(drafts), closest=closest, outcome=outcome,
+                      **prepared.base)  # fmt: skip
 
     def _linked(self, quote: Quote) -> Quote:
-        """The quote with its article's original URL, when the corpus recorded one."""
+        """The quote with its article's original URL and byline, when the corpus recorded them."""
         article = self.retriever.article(quote.doc_id)
-        return replace(quote, url=article.url) if article is not None and article.url else quote
+        if article is None:
+            return quote
+        return replace(quote, url=article.url or quote.url, author=article.author or quote.author)
 
     def _closest(self, prepared: _Prepared, sentences: list[AnswerSentence]) -> list[Quote]:
         """What the user is shown when no answer is verified but the articles do speak of the
         question: the sentences of the candidates the answer model turned down narrowly
         (likeliest first), then the shown sentences that hold most of the question's terms (IDF-weighted)."""
-        limit = self.settings.closest_passages
         floor = self.settings.closest_min_probability * self.reader.decider.threshold
         turned_down = sorted((s for s in sentences if s.source is not None and s.code in ("rejected", "outranked")
                               and s.coverage >= floor), key=lambda s: -s.coverage)  # fmt: skip
@@ -174,25 +180,47 @@ class AnswerService:
             out.setdefault((s.source.doc_id, s.source.start), s.source)
         for quote in self._covering(prepared):
             out.setdefault((quote.doc_id, quote.start), quote)
-        return list(out.values())[:limit]
+        return list(out.values())
 
     def _covering(self, prepared: _Prepared) -> list[Quote]:
-        """The shown sentences holding ``closest_min_coverage`` of the question's terms."""
-        asked = terms(prepared.standalone).all
-        total = sum(self.idf(t) for t in asked) or 1.0
-        scored = []
-        for context in prepared.contexts:
-            for s in context.shown:
-                held = terms(f"{s.title} {s.text}").all & asked
-                share = sum(self.idf(t) for t in held) / total
-                if share >= self.settings.closest_min_coverage:
-                    scored.append((share, s))
+        """The shown sentences holding ``closest_min_coverage`` of the terms of the question's
+        subject (its nouns, names and numbers; IDF-weighted), most first."""
+        scored = [
+            (share, s) for share, s in self._subject_shares(prepared) if share >= self.settings.closest_min_coverage
+        ]
         scored.sort(key=lambda pair: -pair[0])
         return [s.as_quote() for _, s in scored]
 
+    def _subject_shares(self, prepared: _Prepared) -> list[tuple[float, object]]:
+        """Each shown sentence with the IDF-weighted share of the question's subject words it holds."""
+        # words only: a year or an amount is a detail asked about, not what the question is about
+        asked = terms(prepared.frame.subject).words or terms(prepared.frame.subject).all
+        # a question that names someone or something is about them: a sentence without any of
+        # its names (most of a name's weight: "world" is not "World Cup") is not on its subject
+        names = [n for n in (terms(name).words for name in prepared.frame.proper_names) if n]
+        total = sum(self.idf(t) for t in asked) or 1.0
+        out = []
+        for context in prepared.contexts:
+            for s in context.shown:
+                held = terms(f"{s.title} {s.text}").all & asked
+                named = not names or any(self._weight(n & held) >= self._weight(n) / 2 for n in names)
+                out.append((sum(self.idf(t) for t in held) / total if named else 0.0, s))
+        return out
+
+    def _weight(self, words) -> float:
+        return sum(self.idf(t) for t in words)
+
+    def subject_coverage(self, question: str, filters: Filters | None = None) -> float:
+        """The largest share of the question's subject any sentence shown to the model holds
+        (retrieval and context only, no generation): what ``closest_min_coverage`` is fitted on."""
+        prepared = self._prepare(clean_question(question, self.settings.max_question_chars), [], filters, {})
+        return max((share for share, _ in self._subject_shares(prepared)), default=0.0)
+
     def _prepare(self, question: str, history: History, filters: Filters | None, timings: dict) -> _Prepared:
         t = time.perf_counter()
-        standalone = standalone_question(question, history, self.llm)
+        standalone = standalone_question(question, history, self.llm, nlp=self.nlp,
+                                         max_tokens=self.settings.rewrite_max_tokens,
+                                         timeout_s=self.settings.rewrite_timeout_s)  # fmt: skip
         timings["rewrite_s"] = time.perf_counter() - t
 
         t = time.perf_counter()

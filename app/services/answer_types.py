@@ -16,11 +16,25 @@ from app.text.lexicon import lexicon
 from app.text.textmatch import terms
 from app.verify.cited import AnswerSentence, Citation, Reason
 
-ABSTAIN_TEXT = "The articles don't say. Nothing in the indexed articles answers this question."
-CLOSEST_TEXT = (
-    "No answer could be verified in the articles. The passages closest to the question are shown with it; "
-    "read them to judge."
+# The three outcomes of a question, each shown as such (``Answer.outcome``):
+ANSWERED = "answered"  # a verified, cited answer
+ABSENT = "absent"  # nothing retrieved speaks of the question's subject: the articles don't say
+UNVERIFIED = "unverified"  # passages on the subject exist, but no sentence passed the check
+OUTCOMES = (ANSWERED, ABSENT, UNVERIFIED)
+
+
+def derive_outcome(abstained: bool, closest: object) -> str:
+    """The outcome of an answer that does not name one: answered unless it abstained; an
+    abstention with closest passages is unverified, one without is absent."""
+    return ANSWERED if not abstained else UNVERIFIED if closest else ABSENT
+
+
+ABSTAIN_TEXT = "The articles don't say. Nothing in the indexed articles speaks of what this question asks about."
+UNVERIFIED_TEXT = (
+    "I couldn't write a checked answer. The articles speak of this, but no sentence of theirs passed the "
+    "check against the question; the closest passages are shown so you can judge."
 )
+CLOSEST_TEXT = UNVERIFIED_TEXT  # the earlier name
 NO_SOURCES_TEXT = "The articles don't say. No indexed article matches this question."
 
 
@@ -42,6 +56,13 @@ class Answer:
     context: str = ""
     suppressed_instructions: int = 0
     closest: list[Quote] = field(default_factory=list)  # when it abstains: the passages nearest the question
+    outcome: str = ""  # answered | absent | unverified ("" : derived from abstained and closest)
+
+    def __post_init__(self) -> None:
+        if not self.outcome:
+            self.outcome = derive_outcome(self.abstained, self.closest)
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {self.outcome!r}")
 
     @property
     def unsupported(self) -> list[AnswerSentence]:
@@ -52,6 +73,7 @@ class Answer:
             "question": self.question,
             "standalone_question": self.standalone_question,
             "answer": self.answer,
+            "outcome": self.outcome,
             "abstained": self.abstained,
             "citations": [c.as_dict() for c in self.citations],
             "sentences": [

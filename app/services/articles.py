@@ -52,6 +52,11 @@ class ArticleService:
         self._retriever.refresh()
         return len(self._retriever.articles()), self._retriever.size
 
+    def updated(self) -> str:
+        """When an ingest last changed the index (UTC, ISO 8601; "" when unknown)."""
+        self._retriever.refresh()
+        return self._retriever.updated
+
     def newest_date(self) -> dt.date | None:
         return self._retriever.newest_date()
 

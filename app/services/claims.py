@@ -7,6 +7,11 @@ in code against the claim (app/verify/claims.py). The verdict is ``supported``,
 ``contradicted``, ``mixed`` (sources disagree: both kinds found, typically articles of
 different dates) or ``not_found``. Every passage quote is the exact article text at its
 offsets (``article[start:end] == quote``).
+
+Each reason is a sentence a reader can check against the quote: the outlet and date, then
+what the passage says ("Wire A, 22 April 2025, says the two sides have *not* held talks
+since 2022.", "..., speaks of the talks but gives no date."). A verdict holds as of the
+newest date among the passages that decide it (``as_of``).
 """
 
 from __future__ import annotations
@@ -23,8 +28,19 @@ from app.text.cleaning import typed_line
 from app.text.dates import format_date
 from app.text.nlp import shared_nlp
 from app.text.textmatch import terms
-from app.verify.claims import Relation, analyse, judge, same_predicate
+from app.verify.claims import (
+    Finding,
+    Relation,
+    analyse,
+    counted,
+    date_numbers,
+    decide,
+    differences,
+    judge,
+    number_conflict,
+)
 from app.verify.context import ContextBuilder, SourceSentence
+from app.verify.predicates import match_predicate
 
 Verdict = Literal["supported", "contradicted", "mixed", "not_found"]
 
@@ -49,11 +65,13 @@ class ClaimPassage:
     coverage: float
     similarity: float
     score: float
+    basis: str = "words"  # what decided it: words, number, negation, antonym, name, predicate, subject
 
     def as_dict(self) -> dict:
         return {
             "relation": self.relation,
             "reason": self.reason,
+            "basis": self.basis,
             **self.quote.as_dict(),
             "coverage": round(self.coverage, 3),
             "similarity": round(self.similarity, 4),
@@ -73,6 +91,7 @@ class ClaimReport:
     contradicting: list[ClaimPassage] = field(default_factory=list)
     qualifying: list[ClaimPassage] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    as_of: str | None = None  # ISO date of the newest passage that decides the verdict (None when not found)
 
     @property
     def label(self) -> str:
@@ -84,6 +103,7 @@ class ClaimReport:
             "verdict": self.verdict,
             "label": self.label,
             "summary": self.summary,
+            "as_of": self.as_of,
             "supporting": [p.as_dict() for p in self.supporting],
             "contradicting": [p.as_dict() for p in self.contradicting],
             "qualifying": [p.as_dict() for p in self.qualifying],
@@ -112,10 +132,31 @@ def _where(p: ClaimPassage) -> str:
     return f"{p.quote.outlet}, {format_date(p.quote.published)}"
 
 
+def reason_sentence(outlet: str, published: str, says: str) -> str:
+    """'Wire A, 22 April 2025, gives 500 prisoners, not 700.' (the outlet and date, then what it says)."""
+    where = f"{outlet}, {format_date(published)}," if published else outlet
+    return f"{where} {says}".rstrip(" .") + "."
+
+
+def deciding_date(verdict: Verdict, supporting: list[ClaimPassage], contradicting: list[ClaimPassage]) -> str | None:
+    """The newest date among the passages that decide the verdict (None when nothing does)."""
+    deciding = {"supported": supporting, "contradicted": contradicting, "mixed": supporting + contradicting}
+    dates = [p.quote.published for p in deciding.get(verdict, []) if p.quote.published]
+    return max(dates, default=None)
+
+
+def _newest(items: list[ClaimPassage]) -> ClaimPassage:
+    return max(items, key=lambda p: p.quote.published or "")  # the first of the newest (items are ranked)
+
+
 def summarise(
-    verdict: Verdict, supporting: list[ClaimPassage], contradicting: list[ClaimPassage], qualifying: list[ClaimPassage]
+    verdict: Verdict,
+    supporting: list[ClaimPassage],
+    contradicting: list[ClaimPassage],
+    qualifying: list[ClaimPassage],
+    as_of: str | None = None,
 ) -> str:
-    """The one-line verdict."""
+    """The verdict in a few sentences: its label, the date it holds as of, and who says what."""
 
     def count(items: list[ClaimPassage], verb: str = "") -> str:
         one = len(items) == 1
@@ -125,17 +166,27 @@ def summarise(
     def sources(items: list[ClaimPassage]) -> str:
         return "; ".join(dict.fromkeys(_where(p) for p in items))
 
+    label = VERDICT_LABELS[verdict]
+    if as_of and verdict != "not_found":
+        label += f", as of {format_date(as_of)} (the newest passage that bears on it)"
     if verdict == "mixed":
+        newest = _newest(supporting + contradicting)
+        side = "supports" if newest in supporting else "contradicts"
+        tie = {p.quote.published for p in supporting} & {p.quote.published for p in contradicting}
+        latest = (
+            "The newest passages are on both sides."
+            if newest.quote.published in tie
+            else f"The newest, {_where(newest)}, {side} it."
+        )
         return (
-            f"Sources disagree: {count(supporting, 'support')} it ({sources(supporting)}) and "
-            f"{count(contradicting, 'contradict')} it ({sources(contradicting)})."
+            f"{label}: {count(supporting, 'support')} it ({sources(supporting)}) and "
+            f"{count(contradicting, 'contradict')} it ({sources(contradicting)}). {latest}"
         )
     if verdict == "supported":
-        return f"Supported: {count(supporting, 'say')} so ({sources(supporting)})."
+        return f"{label}: {count(supporting, 'say')} so ({sources(supporting)})."
     if verdict == "contradicted":
-        first = contradicting[0]
-        where = sources(contradicting)
-        return f"Contradicted: {count(contradicting, 'say')} otherwise ({where}); the first {first.reason}."
+        first = _newest(contradicting)
+        return f"{label}: {count(contradicting, 'say')} otherwise ({sources(contradicting)}). {first.reason}"
     one = len(qualifying) == 1
     extra = f" {len(qualifying)} related passage{'' if one else 's'} qualif{'ies' if one else 'y'} it."
     return "Not found in the corpus: no indexed passage states this." + (extra if qualifying else "")
@@ -178,45 +229,54 @@ class ClaimChecker:
             verdict = "contradicted"
         else:
             verdict = "not_found"
+        as_of = deciding_date(verdict, supporting, contradicting)
         timings = dict(result.timings)
         timings["judge_s"] = time.perf_counter() - t
         timings["total_s"] = time.perf_counter() - started
         return ClaimReport(
             claim=text,
             verdict=verdict,
-            summary=summarise(verdict, supporting, contradicting, qualifying),
+            summary=summarise(verdict, supporting, contradicting, qualifying, as_of),
             supporting=supporting,
             contradicting=contradicting,
             qualifying=qualifying,
             timings=timings,
+            as_of=as_of,
         )
 
     def _judge_all(self, text: str, sentences: list[SourceSentence], has_vectors: bool) -> dict:
-        """Each sentence's relation to the claim. Word-level judgement first (numbers, names,
-        coverage); then the parse: the claim's predicate said of its subject with the opposite
-        polarity is a contradiction, whatever the words around it."""
-        claim_statement = analyse(text)
+        """Each sentence's relation to the claim: the word-level judgement (numbers, names,
+        coverage), corrected by the parse (the claim's predicate said of its subject negated or
+        with an antonym contradicts it; said of someone else it only qualifies it)."""
+        claim = analyse(text)
         claim_doc = self.nlp.parse(text)
-        claim_names = terms(" ".join(e.text for e in claim_doc.ents)).all
         docs = self.nlp.parse_many([s.text for s in sentences])
+        dates = date_numbers(claim_doc)
         found: dict[Relation, list[ClaimPassage]] = {"supports": [], "contradicts": [], "qualifies": []}
         for s, doc in zip(sentences, docs, strict=True):
-            judged = judge(claim_statement, analyse(s.text), s.similarity if has_vectors else None)
-            if judged is None or judged[0] == "qualifies":
-                named = claim_names <= terms(f"{s.title} {self.retriever.article_text(s.doc_id)}").all
-                if predicate := same_predicate(claim_doc, doc, named):
-                    phrase, same = predicate
-                    coverage = judged[2] if judged else 0.0
-                    if not same:
-                        judged = ("contradicts", f'says the opposite: "{phrase}"', coverage)
-                    elif claim_statement.numbers <= analyse(s.text).numbers:
-                        judged = ("supports", f'says so of them: "{phrase}"', coverage)
-            if judged is None:
+            statement = analyse(s.text)
+            words = judge(claim, statement, s.similarity if has_vectors else None)
+            match = match_predicate(claim_doc, doc, self._before(s))
+            decided = decide(claim, statement, words, match, dates)
+            if decided is None:
                 continue
-            relation, reason, coverage = judged
-            found[relation].append(self._passage(s, relation, reason, coverage))
+            if decided.relation == "qualifies" and decided.basis != "subject":
+                decided = decided._replace(reason=differences(claim, statement, claim_doc, doc))
+            elif decided.basis == "number" and (conflict := number_conflict(claim, statement)):
+                decided = decided._replace(reason=f"gives {counted(conflict[1], doc)}, not {conflict[0].surface}")
+            found[decided.relation].append(self._passage(s, decided))
         return found
 
+    def _before(self, s: SourceSentence) -> str:
+        """The text just before a sentence: its paragraph so far and the paragraph (or heading)
+        before it, where "they" or "the two countries" find what they refer to."""
+        lines = [line for line in self.retriever.article_text(s.doc_id)[: s.start].split("\n") if line.strip()]
+        return " ".join(lines[-2:])
+
     @staticmethod
-    def _passage(s: SourceSentence, relation: Relation, reason: str, coverage: float) -> ClaimPassage:
-        return ClaimPassage(relation, reason, s.as_quote(), coverage, s.similarity, coverage + s.similarity)
+    def _passage(s: SourceSentence, decided: Finding) -> ClaimPassage:
+        reason = reason_sentence(s.outlet, s.published, decided.reason)
+        score = decided.coverage + s.similarity
+        return ClaimPassage(
+            decided.relation, reason, s.as_quote(), decided.coverage, s.similarity, score, decided.basis
+        )

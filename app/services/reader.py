@@ -286,8 +286,8 @@ def answer_sentence(checked, frame, pick: Pick | None, index):
         shown = candidate.sentence.text if quoted else candidate.text
     if not checked.accepted:
         code = {"no_pick": Reason.NO_PICK, "not_in_sentence": Reason.NOT_IN_SENTENCE, "vacuous": Reason.VACUOUS,
-                "instruction": Reason.INSTRUCTION, "outranked": Reason.OUTRANKED}.get(checked.code,
-                                                                                  Reason.REJECTED)  # fmt: skip
+                "instruction": Reason.INSTRUCTION, "outranked": Reason.OUTRANKED,
+                "off_type": Reason.OFF_TYPE}.get(checked.code, Reason.REJECTED)  # fmt: skip
         text = (pick.answer if pick else "") or (candidate.text if candidate else "(no sentence chosen)")
         source = candidate.sentence.as_quote() if candidate is not None else None
         return AnswerSentence(text, False, coverage=checked.probability, reason=checked.reason, code=code,

@@ -18,7 +18,7 @@ from app.text.textmatch import terms
 from app.verify.align import complete, locate
 from app.verify.context import SourceSentence
 from app.verify.decide import Decider
-from app.verify.features import LABEL_KINDS, NUMBER_KINDS, Candidate, dependency_tie, features
+from app.verify.features import LABEL_KINDS, NUMBER_KINDS, Candidate, dependency_tie, features, off_type
 from app.verify.question import QuestionFrame
 
 
@@ -99,6 +99,8 @@ def judge_candidate(ctx: Context, candidate: Candidate, doc, by_model: bool) -> 
     if ctx.frame.role and ctx.frame.role not in {t.lemma_.lower() for t in doc} | terms(sentence.title).all:
         reason = f"the sentence does not name the role asked about ({ctx.frame.role!r})"
         return Checked(candidate, False, reason=reason, code="role")
+    if mismatch := off_type(ctx.frame, candidate, doc):  # relevance before display
+        return Checked(candidate, False, reason=mismatch, code="off_type")
     best = max((s.similarity for s in ctx.shown), default=sentence.similarity)
     ranked = ctx.ranked()
     rank = next((i for i, s in enumerate(ranked) if (s.doc_id, s.start) == (sentence.doc_id, sentence.start)),

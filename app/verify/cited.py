@@ -35,6 +35,7 @@ class Reason(StrEnum):
     VACUOUS = "vacuous"  # it adds nothing the question did not say
     REJECTED = "rejected"  # the fitted checks do not accept it
     OUTRANKED = "outranked"  # accepted, but another candidate of the same context was likelier
+    OFF_TYPE = "off_type"  # it names another kind of thing than the question asks for (a place for "who")
     COMPUTED = "computed"  # a sum, difference or span computed in code from cited numbers
 
 

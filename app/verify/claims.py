@@ -1,6 +1,8 @@
 """How one sentence of an article bears on a pasted claim: supports, contradicts,
 qualifies, or is unrelated (the judgement of the claim check, app/services/claims.py).
 
+Words first (``judge``):
+
 * **supports**: the claim's content words (80 %, all of them for a short claim), every
   name and every number of the claim are in the sentence, its negation matches, and it
   puts no other number on what the claim counts;
@@ -10,16 +12,23 @@ qualifies, or is unrelated (the judgement of the claim check, app/services/claim
   or names someone or somewhere else in the same place ("in London" against "in Paris");
 * **qualifies**: related (two or more of the claim's terms, half its words or a close
   embedding) but saying only part of it.
+
+Then the parse (``decide``, with app/verify/predicates.py): the claim's predicate said of
+its subject negated or with an antonym contradicts it; said of another subject it only
+qualifies it, whatever the words. Reasons are verb phrases whose subject is the source
+("gives 500 prisoners, not 700", "says the two sides have *not* held talks since 2022",
+"speaks of the talks but gives no date"); *emphasis* marks a negation or an antonym.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from app.text.lexicon import lexicon
 from app.text.textmatch import is_negated, terms
+from app.verify.predicates import PredicateMatch, clause_of, predicate_head, verb_group
 
 Relation = Literal["supports", "contradicts", "qualifies"]
 
@@ -146,7 +155,7 @@ def _is_name(token: str) -> bool:
 _SLOT_WORDS = {"in", "by", "at", "from", "to", "of"}  # prepositions before a place or person
 
 
-def _number_conflict(claim: Statement, sentence: Statement) -> tuple[Count, Count] | None:
+def number_conflict(claim: Statement, sentence: Statement) -> tuple[Count, Count] | None:
     """(the claim's count, the sentence's) when the sentence puts another number on
     something the claim counts ("500 prisoners" against "700 prisoners")."""
     for mine in claim.counts:
@@ -170,14 +179,28 @@ def _name_swap(claim: Statement, sentence: Statement) -> tuple[str, str] | None:
     return None
 
 
-def _counted(count: Count) -> str:
+def counted(count: Count, doc=None) -> str:
+    """'500 prisoners'; with the sentence's parse, the whole noun it counts ('500 shipping containers')."""
+    number = next((t for t in doc or () if t.text == count.surface and t.dep_ == "nummod"), None)
+    if number is not None and number.head.i > number.i:
+        return number.doc[number.i : number.head.i + 1].text
     return f"{count.surface} {count.noun}".strip()
 
 
-def judge(claim: Statement, sentence: Statement, similarity: float | None = None) -> tuple[Relation, str, float] | None:
-    """How a sentence bears on a claim: (relation, reason, coverage of the claim's words),
-    or None when it is unrelated. ``similarity`` is the embedding cosine similarity
-    between them (None when there is no embedding model)."""
+class Finding(NamedTuple):
+    """How a sentence bears on a claim. ``reason`` is a verb phrase whose subject is the source
+    ("gives 500 prisoners, not 700"); the service puts the outlet and date before it."""
+
+    relation: Relation
+    reason: str
+    coverage: float  # share of the claim's words the sentence holds
+    basis: str = "words"  # what decided it: words, number, negation, name, predicate, antonym, subject
+
+
+def judge(claim: Statement, sentence: Statement, similarity: float | None = None) -> Finding | None:
+    """How a sentence bears on a claim, from its words, numbers and names, or None when it is
+    unrelated. ``similarity`` is the embedding cosine similarity between them (None when
+    there is no embedding model)."""
     wanted = claim.words or claim.numbers
     if not wanted:
         return None
@@ -192,103 +215,138 @@ def judge(claim: Statement, sentence: Statement, similarity: float | None = None
     )
     numbers_ok = claim.numbers <= sentence.numbers
     names_ok = claim.names <= sentence.all
-    conflict = _number_conflict(claim, sentence)
+    conflict = number_conflict(claim, sentence)
 
     if same_topic and conflict:
         mine, other = conflict
-        return "contradicts", f"gives {_counted(other)}, not {mine.surface}", coverage
+        return Finding("contradicts", f"gives {counted(other)}, not {mine.surface}", coverage, "number")
     # "No prisoners were returned" denies "500 prisoners were returned" (it states no other number)
     if same_topic and (numbers_ok or not sentence.numbers) and names_ok and claim.negated != sentence.negated:
-        which = "it is negated" if sentence.negated else "it is not negated"
-        return "contradicts", f"says the opposite ({which})", coverage
+        return Finding("contradicts", f"says the opposite: it {_polarity_words(claim, sentence)}", coverage, "negation")
     support_needed = SUPPORT_COVERAGE if len(wanted) >= 5 else 1.0
     if coverage >= support_needed and numbers_ok and names_ok and claim.negated == sentence.negated:
-        return "supports", "states the claim's words, names and numbers", coverage
+        return Finding("supports", "says so, with the claim's words, names and numbers", coverage)
     plain = claim.words - (claim.names - {claim.initial})  # "Talks will ..." opens with a common word
     if len(plain) >= 2 and plain <= sentence.words and (swap := _name_swap(claim, sentence)):
-        return "contradicts", f"names {swap[1]} where the claim has {swap[0]}", coverage
-    related = enough_shared and (coverage >= RELATED_COVERAGE or sim >= RELATED_SIMILARITY)
-    if related:
-        if conflict:
-            mine, other = conflict
-            return "qualifies", f"gives {_counted(other)} (not {mine.surface}) about something else", coverage
-        if claim.negated != sentence.negated:
-            return "qualifies", "related, but with the opposite negation", coverage
-        missing = claim.spell(claim.all - sentence.all)
-        detail = f"; does not say: {', '.join(missing[:4])}" if missing else ""
-        return "qualifies", f"related, but says only part of it{detail}", coverage
+        return Finding("contradicts", f"names {swap[1]} where the claim has {swap[0]}", coverage, "name")
+    if enough_shared and (coverage >= RELATED_COVERAGE or sim >= RELATED_SIMILARITY):
+        return Finding("qualifies", "says only part of the claim", coverage)
     return None
 
 
-# --- the same predicate, the opposite polarity (from the dependency parse) ---------------
-
-_ARGUMENT_DEPS = {"dobj", "attr", "acomp", "xcomp", "ccomp", "oprd", "npadvmod", "advmod", "dative"}
-_SUBJECT_DEPS = {"nsubj", "nsubjpass", "expl"}
-
-
-def _main_verb(doc):
-    root = next((t for t in doc if t.dep_ == "ROOT"), None)
-    if root is None:
-        return None
-    if root.pos_ == "VERB":
-        return root
-    return next((c for c in root.children if c.pos_ == "VERB"), root if root.pos_ == "AUX" else None)
-
-
-def _negated(verb) -> bool:
+def _negation_word(statement: Statement) -> str:
     negations = lexicon().negations
-    return any(c.dep_ == "neg" or c.lower_ in negations for c in verb.children)
+    words = (m.group(0) for m in _TOKEN.finditer(statement.text))
+    return next((w for w in words if w.lower() in negations or w.lower().endswith("n't")), "not")
 
 
-def _arguments(verb) -> set[str]:
-    """Content lemmas of what the verb says of its subject (objects, complements, prepositional objects)."""
-    out: set[str] = set()
-    for child in verb.children:
-        if child.dep_ in _ARGUMENT_DEPS or child.dep_ == "prep":
-            out |= {t.lemma_.lower() for t in child.subtree if t.pos_ in ("NOUN", "PROPN", "ADJ", "NUM", "VERB")}
-    return out
+def _polarity_words(claim: Statement, sentence: Statement) -> str:
+    """'says *not* where the claim does not', or 'lacks the claim's "not"'."""
+    if sentence.negated:
+        return f"says *{_negation_word(sentence)}* where the claim does not"
+    return f"lacks the claim's “{_negation_word(claim)}”"
 
 
-def named_arguments(verb) -> set[str]:
-    """The names and numbers among what the verb says (they must all be said again)."""
-    return {
-        t.lemma_.lower()
-        for child in verb.children
-        if child.dep_ in _ARGUMENT_DEPS or child.dep_ == "prep"
-        for t in child.subtree
-        if t.pos_ in ("PROPN", "NUM")
-    }
+def differences(claim: Statement, sentence: Statement, claim_doc=None, sentence_doc=None) -> str:
+    """What a related sentence says differently, as a verb phrase whose subject is the source:
+    "speaks of the talks but gives no date", "gives 2023, not 2022". With the parses it also
+    says when the claim's verb is missing and compares dates (spaCy's DATE entities)."""
+    found: list[str] = []
+    dated: frozenset[str] = frozenset()
+    names = claim.spell(claim.names - sentence.all - {claim.initial} - claim.numbers)
+    if claim_doc is not None and sentence_doc is not None:
+        head = predicate_head(claim_doc)
+        if head is not None and head.lemma_ not in {t.lemma_ for t in sentence_doc} and head.lemma_ != "be":
+            found.append(f"does not say “{verb_group(head, clause_of(head))}”")
+        dates = [e for e in claim_doc.ents if e.label_ == "DATE"]
+        dated = date_numbers(claim_doc)
+        theirs = sorted((e for e in sentence_doc.ents if e.label_ == "DATE"), key=lambda e: not terms(e.text).numbers)
+        for date in dates:
+            if not terms(date.text).all <= sentence.all:
+                found.append(f"gives {_as_written(theirs[0])}, not {date.text}" if theirs else "gives no date")
+        names = [t.text for t in claim_doc if t.pos_ == "PROPN" and t.ent_type_ != "DATE"]
+        names = list(dict.fromkeys(n for n in names if not terms(n).all <= sentence.all))
+    if (conflict := number_conflict(claim, sentence)) and conflict[0].number not in dated:
+        found.append(f"gives {counted(conflict[1], sentence_doc)}, not {conflict[0].surface}")
+    elif missing := [c.surface for c in claim.counts if c.number not in sentence.numbers | dated]:
+        found.append(f"does not give {_listed(missing)}")
+    if names:
+        found.append(f"does not mention {_listed(names)}")
+    if claim.negated != sentence.negated:
+        found.append(_polarity_words(claim, sentence))
+    topic = _topic(claim, sentence, claim_doc)
+    said = " and ".join(dict.fromkeys(found[:2])) or "says only part of the claim"
+    return f"speaks of {topic} but {said}" if topic else said
 
 
-def _subject(verb) -> list:
-    return [t for c in verb.children if c.dep_ in _SUBJECT_DEPS for t in c.subtree]
+def _as_written(span) -> str:
+    """A span as it would read inside a sentence ("Last summer" at the start -> "last summer")."""
+    first = span[0]
+    if first.i == first.sent.start and first.pos_ != "PROPN":
+        return span.text[:1].lower() + span.text[1:]
+    return span.text
 
 
-def same_predicate(claim_doc, sentence_doc, claim_names_in_article: bool) -> tuple[str, bool] | None:
-    """(the sentence's verb phrase, whether its polarity is the claim's) when the sentence
-    says the claim's predicate, with the claim's arguments, of the claim's subject ("have
-    held direct talks" / "have not held direct talks"); None when it does not.
+def _is_named(token) -> bool:
+    """A name (no article before it): tagged so, an entity, or capitalised inside the sentence."""
+    return token.pos_ == "PROPN" or bool(token.ent_type_) or (token.i != token.sent.start and token.text[:1].isupper())
 
-    The subject must be the claim's (a shared word), or one the sentence does not name ("the
-    two countries", "they") in an article that names the claim's actors.
-    """
-    verb = _main_verb(claim_doc)
-    if verb is None:
-        return None
-    wanted = _arguments(verb)
-    subject = {t.lemma_.lower() for t in _subject(verb) if t.pos_ in ("NOUN", "PROPN")}
-    for other in sentence_doc:
-        if other.lemma_ != verb.lemma_ or other.pos_ not in ("VERB", "AUX"):
-            continue
-        said = {t.lemma_.lower() for t in other.subtree}
-        if wanted and len(wanted & said) < 0.5 * len(wanted):
-            continue
-        if not named_arguments(verb) <= said:  # "took place in Geneva" is not "took place at the border"
-            continue
-        theirs = _subject(other)
-        their_lemmas = {t.lemma_.lower() for t in theirs}
-        unnamed = theirs and not any(t.pos_ == "PROPN" for t in theirs)
-        if (subject & their_lemmas) or (unnamed and claim_names_in_article) or not subject:
-            start = min(t.i for t in [other, *other.children] if t.dep_ in ("aux", "neg", "auxpass") or t is other)
-            return sentence_doc[start : other.i + 1].text, _negated(other) == _negated(verb)
-    return None
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _topic(claim: Statement, sentence: Statement, claim_doc=None) -> str:
+    """The claim's nouns the sentence speaks of, as the claim writes them ("the union and the offer")."""
+    if claim_doc is None:
+        return _listed(claim.spell(claim.names & sentence.all)) if claim.names & sentence.all else ""
+    nouns = [
+        t.text if _is_named(t) else f"the {t.lower_ if t.i == t.sent.start else t.text}"
+        for t in claim_doc
+        if t.pos_ in ("NOUN", "PROPN")
+        and t.dep_ != "compound"
+        and t.ent_type_ not in ("DATE", "TIME")
+        and _stem(t.text) in sentence.all
+    ]
+    return _listed(list(dict.fromkeys(nouns))[:3]) if nouns else ""
+
+
+def date_numbers(doc) -> frozenset[str]:
+    """The numbers inside a parse's dates (spaCy's DATE entities): "since 2022" -> {"2022"}."""
+    return terms(" ".join(e.text for e in doc.ents if e.label_ == "DATE")).numbers
+
+
+def decide(
+    claim: Statement,
+    sentence: Statement,
+    found: Finding | None,
+    match: PredicateMatch | None,
+    dates: frozenset[str] = frozenset(),
+) -> Finding | None:
+    """The word-level finding (``judge``) corrected by the parse (``match_predicate``): the claim's
+    predicate said of its subject with the opposite polarity or an antonym contradicts it; said
+    of someone else it only qualifies it; said alike (with the claim's numbers) it supports it.
+    Another year is not another count: with ``dates`` (the claim's numbers that are dates,
+    ``date_numbers``), "talks in 2023" only qualifies "talks since 2022"."""
+    coverage = found.coverage if found else 0.0
+    conflict = number_conflict(claim, sentence) if found and found.basis == "number" else None
+    if conflict and conflict[0].number in dates:
+        found = Finding("qualifies", f"gives {conflict[1].surface}, not {conflict[0].surface}", coverage)
+    if match is None:
+        return found
+    if match.contradicts:
+        return Finding("contradicts", match.says, coverage, match.kind)
+    if not match.same_subject:
+        if found is not None and found.basis in ("words", "negation"):
+            return Finding(
+                "qualifies", f"{match.says}, but the claim is about {match.claim_subject}", coverage, "subject"
+            )
+        return found
+    # the same polarity of the same predicate: a word-level negation was about something else
+    if (
+        found is None or found.relation == "qualifies" or found.basis == "negation"
+    ) and claim.numbers <= sentence.numbers:
+        return Finding("supports", match.says, coverage, "predicate")
+    if found is not None and found.relation == "supports":
+        return found._replace(reason=match.says)
+    return found

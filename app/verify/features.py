@@ -77,6 +77,45 @@ class Candidate:
         return self.sentence.text[self.start : self.end]
 
 
+PLACE_LABELS = {"GPE", "LOC", "FAC"}
+GATED_WH = {"who", "whom", "where", "when"}
+KIND_WORDS = {"person": "a person", "organisation": "an organisation", "place": "a place", "time": "a date or time",
+              "money": "a sum of money", "percent": "a percentage", "number": "a number"}  # fmt: skip
+
+
+def _located(ent) -> bool:
+    """A place named as where something is or happens: the object of a preposition ("in X",
+    "to X"), not an actor ("X said")."""
+    return ent.root.dep_ == "pobj" and ent.root.head.pos_ == "ADP"
+
+
+def off_type(frame, candidate: Candidate, doc) -> str:
+    """Why a short span cannot answer a typed question ("it names a place; the question asks
+    for a person or an organisation"), or "" when it can. Only spans whose every entity or
+    number is of another kind; a place that is a preposition's object ("in X") is a place, not
+    an organisation that acts. Clause-long spans and loose names are left to the model."""
+    wanted = frame.expects - {"name", "clause"}
+    # only what a question word itself asks for: "which star" or "what club" is typed by its
+    # noun, which the lexicon reads less surely (a "star" of a walk of fame is a number)
+    if frame.open or not wanted or frame.wh not in GATED_WH:
+        return ""
+    kinds, loose = span_kinds(candidate, doc)
+    if loose or "clause" in kinds:
+        return ""
+    found: set[str] = set()
+    for ent in doc.ents:
+        if ent.start_char < candidate.end and ent.end_char > candidate.start:
+            found |= {"place"} if ent.label_ in PLACE_LABELS and _located(ent) else LABEL_KINDS.get(ent.label_, set())
+    for q in quantities(candidate.text):
+        found |= NUMBER_KINDS.get(q.kind, set())
+    found -= {"name"}
+    if not found or found & wanted:
+        return ""
+    said = " or ".join(sorted(KIND_WORDS[k] for k in found if k in KIND_WORDS)) or "something else"
+    asked = " or ".join(sorted(KIND_WORDS[k] for k in wanted if k in KIND_WORDS))
+    return f"it names {said}; the question asks for {asked}"
+
+
 def span_kinds(candidate: Candidate, doc) -> tuple[set[str], bool]:
     """The answer kinds the span holds (from its entities and numbers), and whether it
     holds only a loose name (a proper noun no entity covers)."""

@@ -19,6 +19,7 @@ WH_TAGS = {"WDT", "WP", "WP$", "WRB"}
 YES_NO_AUX = {"is", "are", "was", "were", "do", "does", "did", "has", "have", "had", "can", "could", "will",
               "would", "should", "may", "might", "must"}  # fmt: skip
 NAME_LABELS = {"PERSON", "ORG", "GPE", "NORP", "FAC", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE"}
+SUBJECT_POS = {"NOUN", "PROPN", "NUM"}
 CONTENT_POS = {"NOUN", "PROPN", "VERB", "ADJ", "NUM", "ADV"}
 # what each question word asks for when no noun says more
 WH_EXPECTS = {
@@ -54,6 +55,23 @@ class QuestionFrame:
     dates: tuple[DateMention, ...] = ()  # the dates it names ("in June 2025", "on 5 May 2024"), read by dateparser
     role: str = ""  # lemma of the role a copular who-question asks about ("chairman" of "who is the chairman of X")
     doc: object = field(default=None, compare=False, repr=False)  # the question's parse
+
+    @property
+    def subject(self) -> str:
+        """What the question is about: its nouns, names and numbers (not its verbs: "exchanged"
+        and "swapped" speak of the same prisoners), as written; all its words when it has none."""
+        if self.doc is None:
+            return self.text
+        words = [t.text for t in self.doc if t.pos_ in SUBJECT_POS and t.tag_ not in WH_TAGS]
+        return " ".join(words) if words else self.text
+
+    @property
+    def proper_names(self) -> tuple[str, ...]:
+        """Its names of someone or something (people, organisations, places, works, events), not
+        nationalities or groups (spaCy NORP: an adjective in one article, a country in the next)."""
+        if self.doc is None:
+            return self.names
+        return tuple(e.text for e in self.doc.ents if e.label_ in NAME_LABELS - {"NORP", "LANGUAGE"})
 
     @property
     def open(self) -> bool:

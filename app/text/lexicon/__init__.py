@@ -1,6 +1,6 @@
 """Word lists of a language, loaded once from ``<language>.json`` beside this file.
 
-They are lists of the language (stopwords, number words, abbreviations), never of a
+They are lists of the language (stopwords, number words, abbreviations, antonyms), never of a
 corpus: nothing here names a person, place or organisation.
 """
 
@@ -25,6 +25,9 @@ class Lexicon:
     qualifiers: dict[str, tuple[str, ...]]  # words that narrow what is asked ("first", "in total", "latest")
     question_light_words: frozenset[str]  # question words that say nothing of the topic
     arithmetic: dict[str, tuple[str, ...]]  # phrases that ask for a sum, a difference or a time span
+    antonyms: dict[str, frozenset[str]]  # lemma -> its opposites ("rise" -> {"fall", ...}), both ways
+    negating_verbs: frozenset[str]  # verbs that deny their complement ("failed to approve")
+    group_determiners: dict[str, str]  # determiners that count a group ("both sides" -> 2)
 
 
 @lru_cache(maxsize=4)
@@ -43,4 +46,15 @@ def lexicon(language: str = "en") -> Lexicon:
         qualifiers={kind: tuple(words) for kind, words in data["qualifiers"].items()},
         question_light_words=frozenset(data["question_light_words"]),
         arithmetic={kind: tuple(words) for kind, words in data["arithmetic"].items()},
+        antonyms=_both_ways(data.get("antonyms", [])),
+        negating_verbs=frozenset(data.get("negating_verbs", [])),
+        group_determiners=dict(data.get("group_determiners", {})),
     )
+
+
+def _both_ways(pairs: list[list[str]]) -> dict[str, frozenset[str]]:
+    out: dict[str, set[str]] = {}
+    for a, b in pairs:
+        out.setdefault(a, set()).add(b)
+        out.setdefault(b, set()).add(a)
+    return {word: frozenset(opposites) for word, opposites in out.items()}

@@ -1,0 +1,115 @@
+"""``python -m eval.fit_subject``: fit ``closest_min_coverage``, the share of a question's
+subject (its nouns, names and numbers, IDF-weighted) a retrieved sentence must hold for the
+question to count as one the articles speak of.
+
+Below it, an unverified question is told "the articles don't say"; at or above it, "I
+couldn't write a checked answer" with the closest passages. Saying "don't say" of a
+question the articles answer is the error users must not meet, so the fit takes the
+largest threshold that leaves at most ``--max-false-absent`` of the answerable dev items
+below it. Retrieval and context only: no generation, so it runs in minutes.
+
+    python -m eval.fit_subject --split seed=eval/gold/seed.jsonl:corpus \\
+        --split bbc_dev=eval/gold/bbc_dev.jsonl:../shared/benchmarks/bbc
+
+Dev splits only. Writes eval/results/subject.json (the threshold with the data it came
+from) and eval/results/subject.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+from pathlib import Path
+
+from app.config import Settings
+from app.domain import Filters
+from app.services.ingest import ingest
+from eval.gold import load_gold
+
+GRID = [round(i * 0.05, 2) for i in range(21)]
+
+
+def coverages(gold: Path, corpus: Path, index_dir: Path) -> list[dict]:
+    """Each item's answerability and its best subject coverage."""
+    from app.wiring import build_answer_service
+
+    settings = Settings(corpus_dir=corpus, index_dir=index_dir)
+    ingest(settings, corpus, progress=False)
+    service = build_answer_service(settings)
+    out = []
+    for item in load_gold(gold):
+        filters = Filters(outlets=(item.outlet,)) if item.outlet else None
+        share = service.subject_coverage(item.question, filters)
+        out.append({"id": item.id, "answerable": item.answerable, "coverage": round(share, 4)})
+    return out
+
+
+def fit(rows: list[dict], max_false_absent: float) -> dict:
+    """The largest grid threshold with at most ``max_false_absent`` of answerable rows below it."""
+    answerable = [r["coverage"] for r in rows if r["answerable"]]
+    unanswerable = [r["coverage"] for r in rows if not r["answerable"]]
+    curve = []
+    for t in GRID:
+        false_absent = sum(c < t for c in answerable) / len(answerable) if answerable else 0.0
+        absent_unans = sum(c < t for c in unanswerable) / len(unanswerable) if unanswerable else 0.0
+        curve.append(
+            {"threshold": t, "false_absent": round(false_absent, 4), "absent_on_unanswerable": round(absent_unans, 4)}
+        )
+    admissible = [p for p in curve if p["false_absent"] <= max_false_absent]
+    best = max(admissible, key=lambda p: p["threshold"]) if admissible else curve[0]
+    return {"threshold": best["threshold"], "at_threshold": best, "curve": curve}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.fit_subject", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--split", action="append", required=True, help="NAME=GOLD.jsonl:CORPUS_DIR (dev splits only)")
+    parser.add_argument("--max-false-absent", type=float, default=0.05)
+    parser.add_argument("--runs", default="eval/runs/subject", help="where the indexes are built")
+    parser.add_argument("--out", default="eval/results/subject")
+    args = parser.parse_args(argv)
+    rows, per_split = [], {}
+    for spec in args.split:
+        name, _, rest = spec.partition("=")
+        gold, _, corpus = rest.partition(":")
+        if "test" in gold or "heldout" in gold:
+            parser.error(f"{gold}: fit on dev splits only")
+        split_rows = coverages(Path(gold), Path(corpus), Path(args.runs) / name / "index")
+        per_split[name] = {"gold": gold, "corpus": corpus, "n": len(split_rows),
+                           **fit(split_rows, args.max_false_absent)["at_threshold"]}  # fmt: skip
+        rows += [{**r, "split": name} for r in split_rows]
+    result = fit(rows, args.max_false_absent)
+    result.update(
+        date=dt.date.today().isoformat(), max_false_absent=args.max_false_absent, splits=per_split, items=rows
+    )
+    out = Path(args.out)
+    out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
+    out.with_suffix(".md").write_text(_markdown(result))
+    print(f"closest_min_coverage = {result['threshold']} ({result['at_threshold']})")
+    return 0
+
+
+def _markdown(result: dict) -> str:
+    lines = [
+        f'# Subject coverage: when "the articles don\'t say" ({result["date"]})',
+        "",
+        "Fitted by `python -m eval.fit_subject` on the dev splits (retrieval and context only).",
+        f"Threshold: **{result['threshold']}**, the largest with at most {result['max_false_absent']:.0%} of the "
+        "answerable dev items below it.",
+        "",
+        '| Split | items | "don\'t say" on answerable (at its own fit) | on unanswerable | its own threshold |',
+        "|---|---|---|---|---|",
+    ]
+    for name, s in result["splits"].items():
+        lines.append(
+            f"| {name} | {s['n']} | {s['false_absent']:.3f} | {s['absent_on_unanswerable']:.3f} | {s['threshold']} |"
+        )
+    lines += ["", '| threshold | "don\'t say" on answerable | on unanswerable |', "|---|---|---|"]
+    lines += [
+        f"| {p['threshold']} | {p['false_absent']:.3f} | {p['absent_on_unanswerable']:.3f} |" for p in result["curve"]
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

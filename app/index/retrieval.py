@@ -22,7 +22,7 @@ import numpy as np
 
 from app.config import Settings
 from app.domain import Article, Filters
-from app.index.bm25 import lexical_tokens
+from app.index.bm25 import LexicalIndex, lexical_tokens
 from app.index.embeddings import Embedder
 from app.index.store import VectorStore, expected_manifest
 from app.text.dates import date_int
@@ -84,6 +84,7 @@ class HybridRetriever:
         self.store = store or VectorStore(settings)
         self._lock = threading.Lock()
         self._version: str | None = None
+        self._updated = ""
         self._bm25 = None
         self._ids: list[str] = []
         self._meta: list[dict] = []
@@ -145,19 +146,17 @@ class HybridRetriever:
             bm25 = None
             df: Counter[str] = Counter()
             if docs:
-                import bm25s
-
                 tokens = lexical_tokens([f"{m.get('title', '')}\n{d}" for d, m in zip(docs, metas, strict=True)])
                 for doc_tokens in tokens:
                     df.update(set(doc_tokens))
-                bm25 = bm25s.BM25()
-                bm25.index(tokens, show_progress=False)
+                bm25 = LexicalIndex(tokens)
             self._ids, self._docs, self._meta, self._bm25, self._df = ids, docs, metas, bm25, df
             self._row = {cid: i for i, cid in enumerate(ids)}
             self._outlet_arr = np.array([m.get("outlet", "") for m in metas], dtype=object)
             self._date_arr = np.array([int(m.get("published_int", 0)) for m in metas], dtype=np.int64)
             self._articles = articles
             self._version = version
+            self._updated = self.store.updated()
             log.info("retriever loaded %d chunks in %.2f s", len(ids), time.perf_counter() - started)
             return True
 
@@ -181,6 +180,11 @@ class HybridRetriever:
     def version(self) -> str:
         """The index version the loaded state comes from ("" before the first load)."""
         return self._version or ""
+
+    @property
+    def updated(self) -> str:
+        """When an ingest last changed the loaded index (UTC, ISO 8601; "" when unknown)."""
+        return self._updated
 
     def newest_date(self) -> dt.date | None:
         dates = [a.published for a in self._articles.values() if a.published]
@@ -242,12 +246,7 @@ class HybridRetriever:
         tokens = lexical_tokens([query])
         if not tokens[0]:
             return []
-        mask = self._mask(filters)
-        k = min(n, len(self._ids))
-        rows, scores = self._bm25.retrieve(
-            tokens, k=k, show_progress=False, n_threads=1, weight_mask=None if mask is None else mask.astype(float)
-        )
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if s > 0]
+        return self._bm25.top(tokens[0], n, self._mask(filters))
 
     def search(
         self,

@@ -23,6 +23,7 @@ server) must agree too when both indexes were built locally or either predates t
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import uuid
 from pathlib import Path
@@ -40,6 +41,7 @@ MANIFEST_SCHEMA = 1
 _MAX_WRITE = 4000  # below Chroma's max batch size for every backend
 _MANIFEST_KEY = "newsrag_manifest"
 _VERSION_KEY = "newsrag_version"
+_UPDATED_KEY = "newsrag_updated"  # when the version last changed (UTC, ISO 8601)
 # The same model's vectors from two runtimes (CPU/GPU, fp16) agree far above this; another
 # model's (a fine-tune of the same one too, as a rule) fall below it.
 PROBE_MIN_COSINE = 0.999
@@ -217,6 +219,11 @@ class VectorStore:
         fresh = self.client.get_collection(self.chunks_name, embedding_function=None)
         return str((fresh.metadata or {}).get(_VERSION_KEY, ""))
 
+    def updated(self) -> str:
+        """When an ingest last changed the index (UTC, ISO 8601; "" for an index older than this field)."""
+        fresh = self.client.get_collection(self.chunks_name, embedding_function=None)
+        return str((fresh.metadata or {}).get(_UPDATED_KEY, ""))
+
     def check_manifest(self, expected: dict[str, Any]) -> None:
         """Refuse an index built with settings that shape the index differently."""
         found = self.manifest()
@@ -248,6 +255,7 @@ class VectorStore:
         meta[_MANIFEST_KEY] = json.dumps(manifest, sort_keys=True)
         if changed or _VERSION_KEY not in meta:
             meta[_VERSION_KEY] = uuid.uuid4().hex
+            meta[_UPDATED_KEY] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         meta = {k: v for k, v in meta.items() if not k.startswith("hnsw:")}
         self.chunks.modify(metadata=meta)
         if not self.settings.server_mode:

@@ -121,8 +121,9 @@ def browser():
 class Tab:
     """A browser page that records every request it makes."""
 
-    def __init__(self, browser, url: str):
-        self.context = browser.new_context(viewport=VIEWPORT, permissions=["clipboard-read", "clipboard-write"])
+    def __init__(self, browser, url: str, viewport: dict | None = None, **context_options):
+        self.context = browser.new_context(viewport=viewport or VIEWPORT, permissions=["clipboard-read",
+                                           "clipboard-write"], **context_options)  # fmt: skip
         self.context.set_default_timeout(TIMEOUT_MS)
         self.page = self.context.new_page()
         self.requests: list[str] = []

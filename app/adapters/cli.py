@@ -102,11 +102,22 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(json.dumps(answer.as_dict(), indent=2, ensure_ascii=False))
         return 0
     print("\r\033[K", end="", file=sys.stderr)
+    if args.export:
+        from app.services.export import asked_now, export_dict, export_markdown
+
+        updated = services.articles.updated()
+        if args.export == "json":
+            print(json.dumps(export_dict(answer, asked_now(), updated), indent=2, ensure_ascii=False))
+        else:
+            print(export_markdown(answer, asked_now(), updated), end="")
+        return 0
     print(answer.answer)
     for c in answer.citations:
         print(f"  [{c.n}] {c.one_line()}  ({c.quote.doc_id} {c.quote.start}:{c.quote.end})")
         if c.quote.url:
             print(f"      {c.quote.url}")
+    for i, q in enumerate(answer.closest, 1):
+        print(f"  closest {i}. {q.one_line()}  ({q.doc_id} {q.start}:{q.end})")
     return 0
 
 
@@ -152,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("--index-dir")
     p.add_argument("--json", action="store_true", help="print the full answer as JSON")
+    p.add_argument("--export", choices=["md", "json"], help="print the answer as an export (Markdown or JSON)")
     p.add_argument("--outlet", action="append", help="only articles of this outlet (repeatable)")
     p.add_argument("--from", dest="date_from", help="only articles published on or after this date")
     p.add_argument("--to", dest="date_to", help="only articles published on or before this date")

@@ -32,6 +32,24 @@ DESCRIPTION = (
 )
 
 
+class GenericFont(gr.themes.Font):
+    """A CSS generic family (``system-ui``, ``ui-monospace``): unquoted, as CSS requires
+    (Gradio quotes every name but the five classic generics, and a quoted one is no generic)."""
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def ui_theme() -> gr.themes.Base:
+    """Gradio's default theme with the system fonts: the theme's own Source Sans Pro semibold
+    file is a 55-glyph subset (space, A, B, some Cyrillic), so semibold text mixed two faces."""
+    return gr.themes.Default(
+        font=[GenericFont("system-ui"), GenericFont("-apple-system"), "Segoe UI", "Roboto", "Helvetica Neue", "Arial",
+              "sans-serif"],
+        font_mono=[GenericFont("ui-monospace"), "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono", "monospace"],
+    )  # fmt: skip
+
+
 def create_app(services: Services, *, ui: bool = True) -> FastAPI:
     """The FastAPI app: the API routes first, then the UI mounted at / (it catches the rest)."""
     app = FastAPI(title="newsrag", description=DESCRIPTION, version="0.1.0", docs_url=None, redoc_url=None)
@@ -44,9 +62,12 @@ def create_app(services: Services, *, ui: bool = True) -> FastAPI:
             app,
             build_ui(services),
             path="/",
+            theme=ui_theme(),
             css=UI_CSS,
             head=UI_HEAD,
-            footer_links=["api"],
+            # no footer: its "Use via API" page documents Gradio's internal endpoints, not our API (/docs);
+            # Gradio 6 renders only its four built-in links, so a link to /docs cannot go there
+            footer_links=[],
             run_history=False,
             ssr_mode=False,
             mcp_server=False,

@@ -30,7 +30,20 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.adapters.api.errors import error_for, openai_shape
+from app.adapters.api.examples import (
+    CHAT_COMPLETION,
+    CHAT_REQUESTS,
+    CHAT_STREAM,
+    MODEL,
+    MODEL_NOT_FOUND,
+    MODELS,
+    errors,
+    json_body,
+    ok,
+    response,
+)
 from app.adapters.api.routes import client_of
+from app.adapters.api.schemas import ModelIdPath
 from app.domain import Filters
 from app.errors import BadQuestionError
 from app.services.answer import Final, Token, clean_question
@@ -78,12 +91,19 @@ def build_openai_api(services: Services) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
     created = int(time.time())
 
-    @router.get("/models", summary="The models this server answers as (one: newsrag)")
+    @router.get(
+        "/models",
+        summary="The models this server answers as (one: newsrag)",
+        description="What the `openai` SDK's `client.models.list()` reads.",
+        responses=ok(MODELS),
+    )
     def models() -> dict:
         return {"object": "list", "data": [_model(created)]}
 
-    @router.get("/models/{model_id}", summary="One model")
-    def model(model_id: str):
+    @router.get(
+        "/models/{model_id}", summary="One model", responses=ok(MODEL) | response(404, "No such model", MODEL_NOT_FOUND)
+    )
+    def model(model_id: ModelIdPath):
         if model_id != MODEL_ID:
             return openai_error(404, f"The model '{model_id}' does not exist; use '{MODEL_ID}'.",
                                 "invalid_request_error", "model_not_found", "model")  # fmt: skip
@@ -93,7 +113,12 @@ def build_openai_api(services: Services) -> APIRouter:
         "/chat/completions",
         summary="Answer the last user message with verified citations (OpenAI chat completion)",
         description="Body: OpenAI's chat completion request (`model`: `newsrag`, `messages`, `stream`), plus optional "
-        "`outlets`, `date_from`, `date_to`. The response adds `citations` and `abstained` beside `choices`.",
+        "`outlets`, `date_from`, `date_to`. The response adds `citations` and `abstained` beside `choices`; "
+        "with `stream: true` it is server-sent events in OpenAI's chunk format, ending with `data: [DONE]`.",
+        openapi_extra=json_body(ChatRequest, CHAT_REQUESTS),
+        responses=ok(CHAT_COMPLETION, also={"text/event-stream": CHAT_STREAM})
+        | response(404, "No such model", MODEL_NOT_FOUND)
+        | errors(400, 429, 503, openai=True),
     )
     async def chat(http: Request):
         try:
@@ -163,7 +188,7 @@ def _parse(payload: Any, services: Services):
 
 def _extras(answer) -> dict:
     return {"citations": [c.as_dict() for c in answer.citations], "abstained": answer.abstained,
-            "closest": [q.as_dict() for q in answer.closest]}  # fmt: skip
+            "outcome": answer.outcome, "closest": [q.as_dict() for q in answer.closest]}  # fmt: skip
 
 
 def _completion(answer) -> dict:

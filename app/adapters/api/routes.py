@@ -1,6 +1,6 @@
 """The HTTP API: ``/api/ask`` (the JSON of ``ask --json``), ``/api/ask/stream``,
 ``/api/claims``, ``/api/articles``, ``/api/health`` and ``/api/ingest``; the request
-schemas are in schemas.py, the errors in errors.py.
+schemas are in schemas.py, their documented examples in examples.py, the errors in errors.py.
 """
 
 # No ``from __future__ import annotations``: FastAPI resolves the request models from the
@@ -13,11 +13,29 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.adapters.api.errors import error_for, error_response
-from app.adapters.api.schemas import Schemas, make_schemas
+from app.adapters.api.examples import (
+    ADDED_FILES,
+    ADDED_WEB,
+    ARTICLE,
+    ARTICLES,
+    ASK_ANSWER,
+    CLAIM_RESULT,
+    HEALTH,
+    HEALTH_DOWN,
+    INGEST_REQUESTS,
+    INGESTED,
+    STREAM_EVENTS,
+    UPLOAD_BODY,
+    errors,
+    ok,
+    ok_each,
+    response,
+)
+from app.adapters.api.schemas import DateFromQuery, DateToQuery, DocIdPath, OutletsQuery, Schemas, make_schemas
 from app.domain import Filters
 from app.services.admin import admin_refusal, bearer_token
 from app.services.answer import Final, Stage, Token, clean_question
@@ -62,11 +80,7 @@ def _answer_routes(router: APIRouter, services: Services, schemas: Schemas) -> N
         description="Returns the same JSON as `python -m app ask --json`: `answer`, `abstained`, `citations` "
         "(each with `n`, `doc_id`, `title`, `outlet`, `published`, `quote`, `start`, `end`), `sentences`, "
         "`unsupported`, `retrieved`, `timings`, `standalone_question`, `time_intent`.",
-        responses={
-            400: {"description": "Bad question"},
-            422: {"description": "Invalid request"},
-            503: {"description": "Language model or index unavailable"},
-        },
+        responses=ok(ASK_ANSWER) | errors(400, 422, 429, 503),
     )
     def ask(request: AskRequest, http: Request) -> dict:
         def answer() -> dict:
@@ -81,6 +95,8 @@ def _answer_routes(router: APIRouter, services: Services, schemas: Schemas) -> N
         summary="Answer a question, streamed as NDJSON events",
         description='One JSON object per line: `{"event": "stage", "name": ...}`, `{"event": "token", "text": ...}`, '
         'then `{"event": "final", "answer": {...}}` (the JSON of /api/ask), or `{"event": "error", ...}`.',
+        response_class=StreamingResponse,
+        responses=ok(STREAM_EVENTS, "application/x-ndjson") | errors(400, 422, 429, 503),
     )
     def ask_stream(request: AskRequest, http: Request):
         try:
@@ -115,7 +131,13 @@ def _events(stream) -> Iterator[str]:
 def _claim_routes(router: APIRouter, services: Services, schemas: Schemas) -> None:
     ClaimRequest = schemas.ClaimRequest
 
-    @router.post("/claims", summary="Check a claim against the articles")
+    @router.post(
+        "/claims",
+        summary="Check a claim against the articles",
+        description="The `verdict` (`supported`, `contradicted`, `mixed` or `not_found`) with the passages that "
+        "support, contradict or qualify the claim, each quoted exactly with its offsets in the article.",
+        responses=ok(CLAIM_RESULT) | errors(400, 422, 503, say={400: "The claim has no words to check."}),
+    )
     def claims(request: ClaimRequest) -> dict:
         def check() -> dict:
             filters = make_filters(request.outlets, request.date_from, request.date_to)
@@ -127,20 +149,26 @@ def _claim_routes(router: APIRouter, services: Services, schemas: Schemas) -> No
 def _article_routes(router: APIRouter, services: Services) -> None:
     articles = services.articles
 
-    @router.get("/articles", summary="List the indexed articles (newest first)")
-    def listing(
-        outlet: Annotated[list[str] | None, Query(description="Only these outlets (repeatable).")] = None,
-        date_from: dt.date | None = None,
-        date_to: dt.date | None = None,
-    ) -> dict:
+    @router.get(
+        "/articles",
+        summary="List the indexed articles (newest first)",
+        description="Each article's `doc_id` (for `/api/articles/{doc_id}`), title, outlet, date and chunk count.",
+        responses=ok(ARTICLES) | errors(400, 422, say={400: "The 'from' date (2025-03-31) is after the 'to' date."}),
+    )
+    def listing(outlet: OutletsQuery = None, date_from: DateFromQuery = None, date_to: DateToQuery = None) -> dict:
         def items() -> dict:
             found = [a.summary() for a in articles.list(make_filters(outlet or [], date_from, date_to))]
             return {"count": len(found), "articles": found}
 
         return run(items)
 
-    @router.get("/articles/{doc_id:path}", summary="One article in full (its cleaned text)")
-    def article(doc_id: str) -> dict:
+    @router.get(
+        "/articles/{doc_id:path}",
+        summary="One article in full (its cleaned text)",
+        description="The text that citations' `start` and `end` offsets index into.",
+        responses=ok(ARTICLE) | errors(404),
+    )
+    def article(doc_id: DocIdPath) -> dict:
         def read() -> Any:
             found = articles.get(doc_id)
             if found is None:
@@ -149,7 +177,12 @@ def _article_routes(router: APIRouter, services: Services) -> None:
 
         return run(read)
 
-    @router.get("/health", summary="Whether the index and the model are ready")
+    @router.get(
+        "/health",
+        summary="Whether the index and the model are ready",
+        description="200 when both are ready, else 503 with the same body saying which is not.",
+        responses=ok(HEALTH) | response(503, "Not ready (the body says which part)", HEALTH_DOWN),
+    )
     def health() -> JSONResponse:
         body = services.health.check()
         return JSONResponse(body, status_code=200 if body["ready"] else 503)
@@ -162,7 +195,7 @@ def _admin_routes(router: APIRouter, services: Services) -> None:
     URL = Annotated[str, Field(max_length=4096)]
 
     class IngestRequest(BaseModel):
-        model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"corpus": "/data/news"}]})
+        model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": INGEST_REQUESTS})
         corpus: str | None = Field(None, max_length=4096, description="Corpus folder on the server (absolute path).")
         urls: list[URL] = Field(default_factory=list, max_length=1000, description="Article pages to fetch.")
         feeds: list[URL] = Field(default_factory=list, max_length=100, description="RSS or Atom feeds to read.")
@@ -179,6 +212,10 @@ def _admin_routes(router: APIRouter, services: Services) -> None:
         description="With `urls` and/or `feeds`, the pages are fetched into the served corpus folder and indexed; "
         "with `corpus`, that folder is indexed (what `python -m app ingest` sends when the app is running). "
         "Allowed from this machine, or with `Authorization: Bearer <NEWSRAG_ADMIN_TOKEN>`; others get 403.",
+        responses=ok_each(corpus=("A corpus folder indexed", INGESTED), web=("Pages and feeds fetched", ADDED_WEB))
+        | errors(
+            400, 403, 409, 422, 503, say={400: ("bad_request", "Name a corpus folder, or urls or feeds to fetch.")}
+        ),
     )
     def ingest_corpus(request: IngestRequest, http: Request) -> JSONResponse:
         """The serving app is the one writer of its embedded index: ``python -m app ingest``
@@ -205,6 +242,8 @@ def _admin_routes(router: APIRouter, services: Services) -> None:
         summary="Add article files (.md, .txt, .html, .jsonl) to the corpus and index them (admin)",
         description="Multipart upload (`files`). A file whose articles do not all read is refused with the "
         "reasons and not stored. Same admin rule as /api/ingest.",
+        openapi_extra={"requestBody": {"content": {"multipart/form-data": {"example": UPLOAD_BODY}}}},
+        responses=ok(ADDED_FILES) | errors(403, 413, 422, 503),
     )
     async def ingest_files(http: Request, files: Annotated[list[UploadFile], File()]) -> JSONResponse:
         if (denied := refused(http)) is not None:

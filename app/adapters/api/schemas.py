@@ -1,4 +1,5 @@
-"""Request schemas of the HTTP API; their limits come from the settings."""
+"""Request schemas of the HTTP API (their limits come from the settings) and its query and
+path parameters; their examples are in examples.py."""
 
 # No ``from __future__ import annotations``: pydantic and FastAPI read the real annotations.
 
@@ -6,13 +7,42 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated
 
+from fastapi import Path, Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.adapters.api.errors import drop_surrogates
+from app.adapters.api.examples import ASK_REQUESTS, CLAIM_REQUESTS, DOC_ID, param_example
 from app.config import Settings
 
 MAX_TURN_CHARS = 20_000
 MAX_OUTLETS = 100
+
+# --- parameters -------------------------------------------------------------------------------
+
+OutletsQuery = Annotated[
+    list[str] | None,
+    Query(
+        description="Only these outlets (repeatable).",
+        openapi_examples=param_example(["Example Gazette"], "One outlet"),
+    ),
+]
+DateFromQuery = Annotated[
+    dt.date | None,
+    Query(
+        description="Only articles published on or after this ISO date.", openapi_examples=param_example("2025-03-01")
+    ),
+]
+DateToQuery = Annotated[
+    dt.date | None,
+    Query(
+        description="Only articles published on or before this ISO date.", openapi_examples=param_example("2025-03-31")
+    ),
+]
+DocIdPath = Annotated[
+    str,
+    Path(description="The article's id (its path in the corpus, no suffix).", openapi_examples=param_example(DOC_ID)),
+]
+ModelIdPath = Annotated[str, Path(description="The model's id.", openapi_examples=param_example("newsrag"))]
 
 
 @dataclass(frozen=True)
@@ -48,14 +78,13 @@ def make_schemas(settings: Settings) -> Schemas:
             description="Earlier turns, oldest first, as [question, answer] pairs (for follow-up questions).",
         )
 
-        model_config = ConfigDict(
-            extra="forbid",
-            json_schema_extra={"examples": [{"question": "What did the minister announce, and when?"}]},
-        )
+        model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": ASK_REQUESTS})
 
     class ClaimRequest(FilterFields):
         claim: Text = Field(
             ..., min_length=1, max_length=max_chars, description=f"The claim to check (at most {max_chars:,} chars)."
         )
+
+        model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": CLAIM_REQUESTS})
 
     return Schemas(AskRequest=AskRequest, ClaimRequest=ClaimRequest)

@@ -46,7 +46,31 @@ button.nr-copy { font-size: .8em; padding: .15em .6em; border-radius: 6px; curso
 #nr-corpus td, #nr-corpus th, #nr-corpus span { font-family: var(--font, sans-serif); font-size: .92em; }
 .nr-reader h3 { margin-top: 0; }
 .nr-reader p { line-height: 1.5; }
+a.nr-link { color: var(--link-text-color, #2563eb); }
+.nr-byline { font-style: italic; }
+.nr-elapsed { font-variant-numeric: tabular-nums; opacity: .8; }
+.nr-export { font-size: .85em; margin: .2em 0 .5em 0; display: flex; gap: .4em; align-items: center; flex-wrap: wrap; }
+button.nr-export-btn { font-size: .9em; padding: .1em .6em; border-radius: 6px; cursor: pointer;
+  border: 1px solid var(--border-color-primary, #ccc); background: var(--button-secondary-background-fill, #f3f4f6); }
+.nr-outcome-unverified { border-left-color: #2563eb; }
+#nr-header { align-items: baseline; }
+#nr-index-status { text-align: right; }
+/* wide screens: sources in the side panel; narrow screens: under each answer */
+.nr-inline-sources { display: none; margin-top: .5em; }
+.nr-inline-sources > summary { cursor: pointer; font-size: .9em; font-weight: 600; }
+@media (max-width: 768px) {
+  #nr-intro p { display: none; }
+  #nr-intro h2 { margin: 0; font-size: 1.1em; }
+  #nr-index-status { text-align: left; }
+  #nr-chat { height: 58vh !important; min-height: 300px; }
+  #nr-sources-col { display: none !important; }
+  .nr-inline-sources { display: block; }
+  .nr-example { font-size: .8em; }
+}
 .nr-empty { opacity: .7; font-size: .9em; }
+/* --- font (keep last): the theme's system font stack (server.ui_theme) outside the Gradio container too --- */
+body { font-family: var(--font, system-ui, sans-serif); }
+/* --- end font --- */
 """
 
 # Document-level handlers (the chat's markers live in the chatbot, the quotes in the sources panel).
@@ -69,13 +93,49 @@ UI_HEAD = """
     try { document.execCommand('copy'); } finally { area.remove(); }
     return Promise.resolve();
   }
+  function visible(el) { return !!(el && el.getClientRects().length); }
+  function scopeTo(card) {
+    // the Sources panel shows one answer's section: the one holding this card
+    const section = card && card.closest('section.nr-turn');
+    if (!section || !section.parentElement) return;
+    section.parentElement.querySelectorAll(':scope > section.nr-turn').forEach((s) => { s.hidden = s !== section; });
+  }
+  function download(name, kind, text) {
+    const type = kind === 'json' ? 'application/json' : 'text/markdown';
+    const url = URL.createObjectURL(new Blob([text], {type: type + ';charset=utf-8'}));
+    const a = document.createElement('a');
+    a.href = url; a.download = name; document.body.appendChild(a); a.click(); a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  }
+  setInterval(() => {  // the seconds since the question was asked, between server updates
+    document.querySelectorAll('.nr-elapsed').forEach((el) => {
+      const found = /(?:^|\\s)nr-t0-(\\d+)/.exec(el.className);
+      const t0 = found ? Number(found[1]) : 0;
+      if (t0) el.textContent = Math.max(0, Math.round((Date.now() - t0) / 1000)) + ' s';
+    });
+  }, 500);
   document.addEventListener('click', (event) => {
     const target = event.target instanceof Element ? event.target : null;
     if (!target) return;
     const marker = target.closest('a.nr-cite');
     if (marker) {
       const id = (marker.getAttribute('href') || '').replace(/^#/, '');
-      if (showSource(id)) { event.preventDefault(); event.stopPropagation(); }
+      const panel = document.getElementById(id);
+      const inline = document.getElementById(id + '-in');
+      if (panel) scopeTo(panel);
+      // narrow screens hide the panel: open the answer's own sources instead
+      const useInline = inline && !visible(panel);
+      if (useInline) { const box = inline.closest('details'); if (box) box.open = true; }
+      if (showSource(useInline ? id + '-in' : id)) { event.preventDefault(); event.stopPropagation(); }
+      return;
+    }
+    const exporter = target.closest('button.nr-export-btn');
+    if (exporter) {
+      const kind = exporter.getAttribute('data-kind');
+      const box = exporter.parentElement;
+      const data = box && box.querySelector('pre.nr-export-data[data-kind="' + kind + '"]');
+      const name = exporter.getAttribute('data-name') || ('newsrag-answer.' + kind);
+      if (data) download(name, kind, data.textContent);
       return;
     }
     const button = target.closest('button.nr-copy');

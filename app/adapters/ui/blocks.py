@@ -12,7 +12,10 @@ are never stuck behind a generation; claim checks (retrieval only) in a third.
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -23,7 +26,9 @@ from app.adapters.ui.render import (
     CORPUS_HEADERS,
     EMPTY_SOURCES,
     STAGE_TEXT,
+    STOPPED_TEXT,
     WAITING_HTML,
+    Progress,
     chat_messages,
     corpus_rows,
     esc,
@@ -32,13 +37,15 @@ from app.adapters.ui.render import (
     render_claim,
     render_draft,
     render_error,
+    render_index_status,
     render_refusal,
-    render_sources,
 )
+from app.adapters.ui.sources import render_sources
 from app.domain import Filters
 from app.errors import BackendError, BadQuestionError, NewsragError
 from app.services.admission import AdmissionRefused
 from app.services.answer import Final, Stage, Token
+from app.services.export import asked_now, export_dict, export_markdown
 from app.wiring import Services
 
 log = logging.getLogger(__name__)
@@ -60,9 +67,24 @@ class Handlers:
         # every admitted question waits in the answer gate (which reports its position and
         # runs one generation at a time), not in Gradio's queue; one more for a refusal
         self.answer_slots = services.settings.answer_queue_max + 2
+        self._stops: dict[str, threading.Event] = {}  # per session: Stop pressed during its answer
 
     def show_waiting(self, question: str, turns: list[dict]):
-        return chat_messages(turns or [], (question or "", WAITING_HTML))
+        """The question shown as waiting; the input locked and Stop offered while it is answered."""
+        locked = gr.update(interactive=False)
+        return chat_messages(turns or [], (question or "", WAITING_HTML)), locked, gr.update(visible=False), \
+            gr.update(visible=True)  # fmt: skip
+
+    def unlock(self):
+        return gr.update(interactive=True), gr.update(visible=True), gr.update(visible=False)
+
+    def stop(self, request: gr.Request = None) -> None:
+        """Stop pressed: the session's answer stops at the model's next step (its stream is
+        closed, which ends the generation) and its place in the gate is released at once."""
+        session = getattr(request, "session_hash", None) or ""
+        self._stops.setdefault(session, threading.Event()).set()
+        if session:
+            self.services.serving.gate.abandon(session)
 
     def respond(self, question: str, turns: list[dict], outlets, date_from: str, date_to: str,
                 request: gr.Request = None) -> Iterator[tuple]:  # fmt: skip
@@ -70,6 +92,7 @@ class Handlers:
         question = question or ""
         turn_no = len(turns) + 1
         sources_html = render_sources(turns, self.articles.get)
+        stop = None
 
         def view(pending: str | None = None) -> list[dict]:
             return chat_messages(turns, (question, pending) if pending is not None else None)
@@ -79,45 +102,65 @@ class Handlers:
             history = [(t["question"], t["answer"]) for t in turns if t.get("answered")]
             answer = None
             session = getattr(request, "session_hash", None) or ""
-            for event, draft, note in self._progress(question, history, filters, session):
+            stop = self._stops[session] = threading.Event()  # this answer's own flag (an earlier, stopped
+            # answer of the session may still be closing with its own)
+            progress = self._progress(question, history, filters, session)
+            for event, draft, note in progress:
+                if stop.is_set():  # Stop pressed: closing the stream ends the model's generation
+                    progress.close()
+                    yield view(render_refusal(STOPPED_TEXT)), sources_html, turns, question
+                    return
                 if event is not None:
                     answer = event.answer
                 else:
-                    yield view(render_draft(draft, note)), sources_html, turns, ""
+                    yield view(render_draft(draft, note)), sources_html, turns, gr.skip()
             if answer is None:
                 raise NewsragError("The answer service ended without an answer.")
-            turns.append(
-                {
-                    "turn": turn_no,
-                    "question": question,
-                    "answer": answer.answer,
-                    "answered": not answer.abstained,
-                    "html": render_answer(answer, turn_no, filters),
-                    "citations": list(answer.citations),
-                    "closest": list(answer.closest),
-                }
-            )
+            turns.append(self._turn(turn_no, question, answer, filters))
             yield view(), render_sources(turns, self.articles.get), turns, ""
         except AdmissionRefused as exc:
             yield view(render_refusal(str(exc))), sources_html, turns, question  # not a turn: ask it again
         except Exception as exc:
             turns.append(_error_turn(turn_no, question, exc))
             yield view(), sources_html, turns, question  # keep the text so it can be fixed
+        finally:
+            session = getattr(request, "session_hash", None) or ""
+            if stop is not None and self._stops.get(session) is stop:  # a question asked after Stop has its own
+                del self._stops[session]
+
+    def _turn(self, turn_no: int, question: str, answer, filters: Filters) -> dict:
+        """The conversation state of one answered question (what the chat and Sources panel show)."""
+        asked, updated = asked_now(), self.articles.updated()
+        return {
+            "turn": turn_no,
+            "question": question,
+            "answer": answer.answer,
+            "answered": not answer.abstained,
+            "outcome": answer.outcome,
+            "html": render_answer(answer, turn_no, filters, self.articles.get),
+            "citations": list(answer.citations),
+            "closest": list(answer.closest),
+            "export_md": export_markdown(answer, asked, updated),
+            "export_json": json.dumps(export_dict(answer, asked, updated), indent=2, ensure_ascii=False),
+        }
 
     def _progress(self, question: str, history, filters: Filters, session: str):
-        """(None, draft, note) while the answer is written; (Final, draft, "") at the end."""
-        draft, note = "", STAGE_TEXT["retrieving"]
+        """(None, draft, note) while the answer is written; (Final, draft, "") at the end. The
+        note names the stage and carries its start time (the page counts the seconds)."""
+        started = time.time()
+        draft, note = "", Progress(STAGE_TEXT["retrieving"], started)
         yield None, draft, note
         events = self.services.serving.stream(question, history, filters, client=f"ui:{session}", session=session)
         for event in events:
             if isinstance(event, Stage):
-                note = STAGE_TEXT.get(event.name, event.name).format(**{"sources": "", **event.detail})
+                text = STAGE_TEXT.get(event.name, event.name).format(**{"sources": "", **event.detail})
+                note = Progress(text, started)
                 yield None, draft, note
             elif isinstance(event, Token):
                 draft += event.text
-                yield None, draft, "Draft: every sentence is being checked against the sources…"
+                yield None, draft, Progress("Draft: every sentence is being checked against the sources…", started)
             elif isinstance(event, Final):
-                yield event, draft, ""
+                yield event, draft, None
 
     def clear(self):
         return [], EMPTY_SOURCES, [], ""
@@ -140,7 +183,13 @@ class Handlers:
     def load_page(self, outlets, date_from: str, date_to: str):
         summary, rows = self.corpus_view(outlets, date_from, date_to)
         choices = self.articles.outlets()
-        return summary, rows, gr.update(choices=choices, value=[o for o in (outlets or []) if o in choices])
+        kept = [o for o in (outlets or []) if o in choices]
+        return summary, rows, gr.update(choices=choices, value=kept), self.index_status()
+
+    def index_status(self) -> str:
+        """ "Index updated <time> · N articles" for the page header."""
+        articles, _chunks = self.articles.counts()
+        return render_index_status(self.articles.updated(), articles)
 
     def open_article(self, rows, evt: gr.SelectData):
         doc_id = None
@@ -190,12 +239,14 @@ class Page:
     """The components the events connect."""
 
     turns: gr.State
+    index_status: gr.HTML
     outlets: gr.Dropdown
     date_from: gr.Textbox
     date_to: gr.Textbox
     chatbot: gr.Chatbot
     question: gr.Textbox
     ask: gr.Button
+    stop: gr.Button
     example_buttons: list[gr.Button]
     clear: gr.Button
     sources: gr.HTML
@@ -234,10 +285,13 @@ def build_ui(
 
 def _layout(outlet_choices: list[str], examples: list[str], claim_examples: list[str]) -> Page:
     turns = gr.State([])
-    gr.Markdown(
-        "## newsrag\nAsk about the indexed news articles. Every sentence of an answer is checked against the "
-        "articles and cited with an exact quote; what the articles don't say is not answered."
-    )
+    with gr.Row(elem_id="nr-header"):
+        gr.Markdown(
+            "## newsrag\nAsk about the indexed news articles. Every answer is checked against the articles and "
+            "cited with an exact quote.",
+            elem_id="nr-intro",
+        )
+        index_status = gr.HTML(elem_id="nr-index-status", js_on_load=None)
     filters_title = "Filters: outlet and publication date (used by the chat, claim check and corpus)"
     with gr.Accordion(filters_title, open=False), gr.Row():
         outlets = gr.Dropdown(choices=outlet_choices, value=[], multiselect=True, label="Outlets (none selected: all)",
@@ -247,7 +301,7 @@ def _layout(outlet_choices: list[str], examples: list[str], claim_examples: list
     with gr.Tabs():
         with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
             chat = _chat_column(examples)
-            with gr.Column(scale=2):
+            with gr.Column(scale=2, elem_id="nr-sources-col"):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(EMPTY_SOURCES, label="sources", elem_id="nr-sources", js_on_load=None)
         with gr.Tab("Claim check", id="claims"):
@@ -260,7 +314,7 @@ def _layout(outlet_choices: list[str], examples: list[str], claim_examples: list
                     corpus_table = gr.Dataframe(
                         headers=CORPUS_HEADERS,
                         datatype="str",
-                        column_widths=["13%", "17%", "43%", "10%", "17%"],
+                        column_widths=["12%", "14%", "12%", "38%", "8%", "16%"],
                         interactive=False,
                         wrap=True,
                         elem_id="nr-corpus",
@@ -269,8 +323,8 @@ def _layout(outlet_choices: list[str], examples: list[str], claim_examples: list
                     )
                 with gr.Column(scale=2):
                     reader = gr.HTML(render_article(None), elem_id="nr-reader", js_on_load=None)
-    return Page(turns, outlets, date_from, date_to, *chat, sources, *claim_parts, corpus_tab, corpus_summary,
-                corpus_table, reader, adding)  # fmt: skip
+    return Page(turns, index_status, outlets, date_from, date_to, *chat, sources, *claim_parts, corpus_tab,
+                corpus_summary, corpus_table, reader, adding)  # fmt: skip
 
 
 def _chat_column(examples: list[str]):
@@ -291,10 +345,11 @@ def _chat_column(examples: list[str]):
             question = gr.Textbox(show_label=False, placeholder="Ask a question about the articles…", scale=5,
                                   elem_id="nr-question", max_lines=4, autofocus=True)  # fmt: skip
             ask = gr.Button("Ask", variant="primary", scale=1, elem_id="nr-ask")
+            stop = gr.Button("Stop", variant="stop", scale=1, elem_id="nr-stop", visible=False)
         with gr.Row():
             example_buttons = [gr.Button(q, size="sm", elem_classes=["nr-example"]) for q in examples]
         clear = gr.Button("New conversation", size="sm", variant="secondary")
-    return chatbot, question, ask, example_buttons, clear
+    return chatbot, question, ask, stop, example_buttons, clear
 
 
 def _claim_tab(claim_examples: list[str]):
@@ -326,13 +381,24 @@ def _wire_chat(page: Page, handlers: Handlers, examples: list[str]) -> None:
         "concurrency_limit": handlers.answer_slots,
         "show_progress": "minimal",
     }
-    waiting = (handlers.show_waiting, [page.question, page.turns], [page.chatbot])
-    page.ask.click(*waiting, **PRIVATE, **LIGHT).then(api_name="chat", **answer_kwargs)
-    page.question.submit(*waiting, **PRIVATE, **LIGHT).then(**PRIVATE, **answer_kwargs)
+    lock = [page.chatbot, page.question, page.ask, page.stop]
+    waiting = (handlers.show_waiting, [page.question, page.turns], lock)
+    unlock = (handlers.unlock, None, [page.question, page.ask, page.stop])
+    answering = [
+        page.ask.click(*waiting, **PRIVATE, **LIGHT).then(api_name="chat", **answer_kwargs),
+        page.question.submit(*waiting, **PRIVATE, **LIGHT).then(**PRIVATE, **answer_kwargs),
+    ]
     for button, text in zip(page.example_buttons, examples, strict=True):
-        button.click(lambda t=text: t, None, [page.question], **PRIVATE, **LIGHT).then(
-            *waiting, **PRIVATE, **LIGHT
-        ).then(**PRIVATE, **answer_kwargs)
+        answering.append(
+            button.click(lambda t=text: t, None, [page.question], **PRIVATE, **LIGHT)
+            .then(*waiting, **PRIVATE, **LIGHT)
+            .then(**PRIVATE, **answer_kwargs)
+        )
+    for event in answering:
+        event.then(*unlock, **PRIVATE, **LIGHT)
+    # Stop is handled by the answer itself (not Gradio's cancels, which left the session's next
+    # event unrun): respond sees the flag at its next event, closes the stream and says so
+    page.stop.click(handlers.stop, None, None, **PRIVATE, **LIGHT)
     cleared = [page.chatbot, page.sources, page.turns, page.question]
     page.clear.click(handlers.clear, None, cleared, **PRIVATE, **LIGHT)
     page.chatbot.clear(handlers.clear, None, cleared, **PRIVATE, **LIGHT)
@@ -355,12 +421,13 @@ def _wire_claims(page: Page, handlers: Handlers, claim_examples: list[str]) -> N
 def _wire_corpus(page: Page, handlers: Handlers, demo: gr.Blocks) -> None:
     filter_inputs = [page.outlets, page.date_from, page.date_to]
     corpus_outputs = [page.corpus_summary, page.corpus_table]
-    demo.load(handlers.load_page, filter_inputs, [*corpus_outputs, page.outlets], **PRIVATE, **LIGHT)
+    page_outputs = [*corpus_outputs, page.outlets, page.index_status]
+    demo.load(handlers.load_page, filter_inputs, page_outputs, **PRIVATE, **LIGHT)
     page.corpus_tab.select(handlers.corpus_view, filter_inputs, corpus_outputs, api_name="corpus", **LIGHT)
     page.outlets.change(handlers.corpus_view, filter_inputs, corpus_outputs, **PRIVATE, **LIGHT)
     for box in (page.date_from, page.date_to):
         box.submit(handlers.corpus_view, filter_inputs, corpus_outputs, **PRIVATE, **LIGHT)
         box.blur(handlers.corpus_view, filter_inputs, corpus_outputs, **PRIVATE, **LIGHT)
     page.corpus_table.select(handlers.open_article, [page.corpus_table], [page.reader], **PRIVATE, **LIGHT)
-    refresh = (handlers.load_page, filter_inputs, [*corpus_outputs, page.outlets])
+    refresh = (handlers.load_page, filter_inputs, page_outputs)
     wire_add_panel(page.add_panel, AddHandler(handlers.services), refresh)

@@ -1,14 +1,19 @@
 """HTML of the chat UI, built on the server: every piece of text from an article, the
 model or the user is HTML-escaped here before it is put into the page; the markup
-around it is built by this module only. Links from articles are shown as inert text,
-never as ``<a>`` or ``<img>``."""
+around it is built by this module only. Links inside article text are shown as inert
+text, never as ``<a>`` or ``<img>``; the one link made is to an article's own original
+URL from the corpus metadata, and only when it is http(s) (new tab, noopener noreferrer)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from app.domain import Article, Filters, Quote
 from app.services.answer import Answer
@@ -28,6 +33,7 @@ STAGE_TEXT = {
     "retrieving": "Searching the articles…",
     "generating": "Writing the answer from {sources} source article(s)…",
 }
+STOPPED_TEXT = "Stopped. No answer was written; the question is kept in the box to ask again."
 EMPTY_SOURCES = (
     '<div class="nr-empty">The sources of each answer appear here: every numbered marker points to an exact '
     "quote, highlighted in its paragraph, with the article's title, outlet and date.</div>"
@@ -62,20 +68,51 @@ def quote_in_context(text: str, start: int, end: int) -> str:
     )
 
 
+def safe_url(url: object) -> str:
+    """The URL when it is an absolute http(s) URL with a host, else "" (never a javascript: or data: link)."""
+    if not isinstance(url, str) or not url.strip():
+        return ""
+    parts = urlsplit(url.strip())
+    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
+def source_link(url: object, text: str = "original article") -> str:
+    """A link to an article's original page, opened in a new tab; inert text for any other scheme."""
+    href = safe_url(url)
+    if not href:
+        return f'<span class="nr-url">{esc(url)}</span>' if url else ""
+    return f'<a class="nr-link" href="{esc(href)}" target="_blank" rel="noopener noreferrer">{esc(text)}</a>'
+
+
+def provenance(outlet: str, published: str, author: str | None, url: str | None) -> str:
+    """Outlet · date · byline · link, each escaped; the parts that are known."""
+    parts = [
+        f'<span class="nr-outlet">{esc(outlet)}</span>',
+        f'<span class="nr-date">{esc(format_date(published))}</span>',
+    ]
+    if author:
+        parts.append(f'<span class="nr-byline">by {esc(author)}</span>')
+    link = source_link(url)
+    if link:
+        parts.append(link)
+    return " · ".join(parts)
+
+
 def source_card(card_id: str, label: str, src: Quote, lookup: ArticleLookup, extra: str = "") -> str:
-    """One cited passage: title, outlet, date, where it is, the quote marked inside its
-    paragraph, and a "copy citation" button (the quote with title, outlet and date)."""
+    """One cited passage: title, outlet, date, byline, original link, where it is, the quote
+    marked inside its paragraph, and a "copy citation" button (the quote with title, outlet and date)."""
     article = lookup(src.doc_id)
     context = ""
     if article is not None and article.text[src.start : src.end] == src.text:
         context = quote_in_context(article.text, src.start, src.end)
     if not context:  # the article changed since: show the quote alone
         context = f'<mark class="nr-quote">{esc(src.text)}</mark>'
+    author = src.author or (article.author if article is not None else None)
+    url = src.url or (article.url if article is not None else None)
     return (
         f'<article class="nr-source" id="{esc(card_id)}">'
         f'<div class="nr-head"><span class="nr-n">{esc(label)}</span> <span class="nr-title">{esc(src.title)}</span>'
-        f'</div><div class="nr-meta"><span class="nr-outlet">{esc(src.outlet)}</span> · '
-        f'<span class="nr-date">{esc(format_date(src.published))}</span> · '
+        f'</div><div class="nr-meta">{provenance(src.outlet, src.published, author, url)} · '
         f'<span class="nr-loc">{esc(src.doc_id)}, characters {src.start}–{src.end}</span></div>'
         f"{extra}"
         f'<blockquote class="nr-context">{context}</blockquote>'
@@ -92,21 +129,47 @@ def marker_id(turn: int, n: int) -> str:
     return f"nr-src-{turn}-{n}"
 
 
-def render_answer(answer: Answer, turn: int, filters: Filters | None = None) -> str:
-    """The verified answer as HTML: escaped text, [n] markers linked to the sources panel."""
+def render_closest(answer: Answer) -> str:
+    """The passages nearest the question, quoted, dated and linked to their source."""
+    items = "".join(
+        f'<li>"{esc(q.text)}" <span class="nr-meta">({esc(q.title)}, {esc(q.outlet)}, '
+        f"{esc(format_date(q.published))}{', ' + source_link(q.url) if safe_url(q.url) else ''})</span></li>"
+        for q in answer.closest
+    )
+    return f'<ul class="nr-closest">{items}</ul>' if items else ""
+
+
+def inline_sources(answer: Answer, turn: int, lookup: ArticleLookup | None) -> str:
+    """The answer's sources under it, collapsed (shown instead of the side panel on narrow screens)."""
+    if lookup is None:
+        return ""
+    if answer.citations:
+        cards = [source_card(marker_id(turn, c.n) + "-in", f"[{c.n}]", c.quote, lookup) for c in answer.citations]
+        title = f"Sources ({len(cards)})"
+    elif answer.closest:
+        cards = [source_card(f"nr-close-{turn}-{i}-in", f"{i}.", q, lookup) for i, q in enumerate(answer.closest, 1)]
+        title = f"Closest passages ({len(cards)})"
+    else:
+        return ""
+    return f'<details class="nr-inline-sources"><summary>{esc(title)}</summary>{"".join(cards)}</details>'
+
+
+def render_answer(
+    answer: Answer, turn: int, filters: Filters | None = None, lookup: ArticleLookup | None = None
+) -> str:
+    """The answer as HTML by its outcome: a verified answer (escaped text, [n] markers linked
+    to its sources), "I couldn't write a checked answer" with the closest passages, or
+    "the articles don't say"."""
     if answer.abstained:
         head, _, rest = answer.answer.partition(". ")
         note = ""
         if filters:
             note = f'<div class="nr-note">Searched only articles with {esc(filters.describe())}.</div>'
-        closest = "".join(
-            f'<li>"{esc(q.text)}" <span class="nr-meta">({esc(q.title)}, {esc(q.outlet)}, '
-            f"{esc(format_date(q.published))})</span></li>"
-            for q in answer.closest
+        return (
+            f'<div class="nr-abstain nr-outcome-{esc(answer.outcome)}" data-outcome="{esc(answer.outcome)}">'
+            f"<strong>{esc(head)}.</strong> {esc(rest)}{render_closest(answer)}{note}"
+            f"{inline_sources(answer, turn, lookup)}</div>"
         )
-        if closest:
-            closest = f'<ul class="nr-closest">{closest}</ul>'
-        return f'<div class="nr-abstain"><strong>{esc(head)}.</strong> {esc(rest)}{closest}{note}</div>'
     by_n = {c.n: c for c in answer.citations}
 
     def link(match: re.Match) -> str:
@@ -118,7 +181,7 @@ def render_answer(answer: Answer, turn: int, filters: Filters | None = None) -> 
         return f'<a class="nr-cite" href="#{marker_id(turn, n)}" title="{esc(tip)}">[{n}]</a>'
 
     body = re.sub(r"\[(\d+)\]", link, esc(answer.answer))
-    out = f'<div class="nr-answer"><p>{body}</p>'
+    out = f'<div class="nr-answer" data-outcome="{esc(answer.outcome)}"><p>{body}</p>'
     removed = answer.unsupported
     if removed:
         items = "".join(f"<li>{esc(s.text)} <em>({esc(s.reason)})</em></li>" for s in removed)
@@ -127,12 +190,44 @@ def render_answer(answer: Answer, turn: int, filters: Filters | None = None) -> 
             f'<details class="nr-removed"><summary>{len(removed)} sentence{plural} of the draft removed: '
             f"not supported by the sources</summary><ul>{items}</ul></details>"
         )
-    return out + "</div>"
+    return out + inline_sources(answer, turn, lookup) + "</div>"
 
 
-def render_draft(draft: str, note: str) -> str:
+@dataclass(frozen=True)
+class Progress:
+    """What the answer is doing now, and since when (epoch seconds) the question was asked."""
+
+    text: str
+    started: float
+
+
+def render_draft(draft: str, note: Progress | str) -> str:
+    """The draft so far and the current stage with its elapsed seconds (the page script keeps
+    counting them from the ``nr-t0-<ms>`` class between updates)."""
     text = f'<p class="nr-draft-text">{esc(draft)}</p>' if draft else ""
-    return f'<div class="nr-draft">{text}<div class="nr-note"><span class="nr-spinner"></span> {esc(note)}</div></div>'
+    elapsed = ""
+    if isinstance(note, Progress):
+        seconds = max(0.0, time.time() - note.started)
+        # the start in the class name: the chatbot's sanitiser keeps classes, not data- attributes
+        elapsed = f' <span class="nr-elapsed nr-t0-{int(note.started * 1000)}">{seconds:.0f} s</span>'
+        note = note.text
+    return (
+        f'<div class="nr-draft">{text}<div class="nr-note"><span class="nr-spinner"></span> {esc(note)}{elapsed}'
+        "</div></div>"
+    )
+
+
+def render_index_status(updated: str, articles: int) -> str:
+    """The header's note on the index: when an ingest last changed it, and how many articles it holds."""
+    when = ""
+    if updated:
+        try:
+            stamp = dt.datetime.fromisoformat(updated)
+            when = f"Index updated {format_date(stamp.date().isoformat())}, {stamp:%H:%M} UTC · "
+        except ValueError:
+            when = f"Index updated {esc(updated)} · "
+    api = ' · <a class="nr-link" href="/docs" target="_blank" rel="noopener noreferrer">HTTP API</a>'
+    return f'<div class="nr-meta nr-index-status">{when}<b>{articles:,}</b> articles{api}</div>'
 
 
 def render_refusal(message: str) -> str:
@@ -157,26 +252,6 @@ def chat_messages(turns: list[dict], pending: tuple[str, str] | None = None) -> 
     return messages
 
 
-def render_sources(turns: list[dict], lookup: ArticleLookup) -> str:
-    """The sources panel: the cited quotes of every answer, newest answer first."""
-    blocks = []
-    for t in reversed(turns):
-        question = t["question"] if len(t["question"]) <= 90 else t["question"][:87] + "…"
-        if t.get("citations"):
-            cards = "".join(source_card(marker_id(t["turn"], c.n), f"[{c.n}]", c.quote, lookup) for c in t["citations"])
-            title = f"Sources of answer {t['turn']}"
-        elif t.get("closest"):
-            cards = "".join(
-                source_card(f"nr-close-{t['turn']}-{i}", f"{i}.", q, lookup) for i, q in enumerate(t["closest"], 1)
-            )
-            title = f"Closest passages to question {t['turn']} (no verified answer)"
-        else:
-            continue
-        heading = f'<h4>{esc(title)} <span class="nr-q">“{esc(question)}”</span></h4>'
-        blocks.append(f'<section class="nr-turn">{heading}{cards}</section>')
-    return "".join(blocks) or EMPTY_SOURCES
-
-
 # --- rendering: claim check ----------------------------------------------------------------
 
 _RELATION_TITLES = {
@@ -186,11 +261,19 @@ _RELATION_TITLES = {
 }
 
 
+_CLAIM_EMPHASIS = re.compile(r"\*([^*\n]+)\*")
+
+
+def _claim_text(text: str) -> str:
+    """Escaped text of a claim report, its *emphasis* (a negation, an antonym) as <em>."""
+    return _CLAIM_EMPHASIS.sub(r"<em>\1</em>", esc(text))
+
+
 def render_claim(report: ClaimReport, lookup: ArticleLookup) -> str:
     label, _, rest = report.summary.partition(": ")
     out = [
         f'<div class="nr-verdict nr-verdict-{esc(report.verdict)}"><span class="nr-verdict-label">'
-        f"{esc(label)}:</span> {esc(rest)}</div>"
+        f"{esc(label)}:</span> {_claim_text(rest)}</div>"
     ]
     groups: list[tuple[str, list[ClaimPassage]]] = [
         ("supports", report.supporting),
@@ -203,7 +286,11 @@ def render_claim(report: ClaimReport, lookup: ArticleLookup) -> str:
         title, css = _RELATION_TITLES[relation]
         cards = "".join(
             source_card(
-                f"nr-claim-{relation}-{i}", f"{i}.", p.quote, lookup, f'<div class="nr-reason">{esc(p.reason)}</div>'
+                f"nr-claim-{relation}-{i}",
+                f"{i}.",
+                p.quote,
+                lookup,
+                f'<div class="nr-reason">{_claim_text(p.reason)}</div>',
             )
             for i, p in enumerate(passages, start=1)
         )
@@ -213,11 +300,11 @@ def render_claim(report: ClaimReport, lookup: ArticleLookup) -> str:
 
 # --- rendering: corpus ----------------------------------------------------------------------
 
-CORPUS_HEADERS = ["Published", "Outlet", "Title", "Chunks", "Id"]
+CORPUS_HEADERS = ["Published", "Outlet", "By", "Title", "Chunks", "Id"]
 
 
 def corpus_rows(articles: list[Article]) -> list[list[Any]]:
-    return [[a.published or "", a.outlet, a.title, a.n_chunks, a.doc_id] for a in articles]
+    return [[a.published or "", a.outlet, a.author or "", a.title, a.n_chunks, a.doc_id] for a in articles]
 
 
 def _is_heading(paragraph: str) -> bool:
@@ -234,9 +321,9 @@ def render_article(article: Article | None) -> str:
         if para:
             tag = "h4" if _is_heading(para) else "p"
             paragraphs.append(f"<{tag}>{esc(para)}</{tag}>")
-    url = f' · <span class="nr-url">{esc(article.url)}</span>' if article.url else ""
+    meta = provenance(article.outlet, article.published, article.author, article.url)
     return (
         f'<article class="nr-reader"><h3>{esc(article.title)}</h3>'
-        f'<div class="nr-meta">{esc(article.outlet)} · {esc(format_date(article.published))} · '
-        f"{esc(article.doc_id)} · {article.n_chunks} chunks{url}</div>{''.join(paragraphs)}</article>"
+        f'<div class="nr-meta">{meta} · {esc(article.doc_id)} · {article.n_chunks} chunks</div>'
+        f"{''.join(paragraphs)}</article>"
     )

@@ -1,0 +1,83 @@
+"""Exports of an answer (Markdown and JSON), the provenance shown on source cards, and the
+Sources panel scoped to one answer. Invented articles only."""
+
+from __future__ import annotations
+
+import json
+
+from app.adapters.ui.render import provenance, render_answer, safe_url, source_card
+from app.adapters.ui.sources import render_sources
+from app.domain import Article, Quote
+from app.services.answer_types import Answer
+from app.services.export import export_dict, export_markdown
+from app.verify.cited import Citation
+
+TEXT = "The ferry line reopened on Monday after a week of repairs. Tickets cost 4 pounds."
+ARTICLE = Article("wire/ferry", "Ferry line reopens", "Wire A", "2025-03-04", TEXT, url="https://example.org/ferry",
+                  author="Ada Reyes")  # fmt: skip
+
+
+def quote(url: str | None = "https://example.org/ferry") -> Quote:
+    end = TEXT.index(".") + 1
+    return Quote("wire/ferry", ARTICLE.title, "Wire A", "2025-03-04", TEXT[:end], 0, end, url, "Ada Reyes")
+
+
+def answered() -> Answer:
+    return Answer("When did the ferry reopen?", "When did the ferry reopen?", "On Monday [1]", False,
+                  [Citation(1, quote())], [], [], {})  # fmt: skip
+
+
+def test_export_json_carries_question_time_quotes_and_offsets():
+    data = export_dict(answered(), "2026-12-02T10:00:00+00:00", "2026-12-01T09:00:00+00:00")
+    assert data["question"] == "When did the ferry reopen?" and data["asked_at"].startswith("2026-12-02")
+    assert data["outcome"] == "answered" and data["index_updated"].startswith("2026-12-01")
+    [c] = data["citations"]
+    assert (c["n"], c["outlet"], c["published"], c["url"], c["author"]) == (
+        1,
+        "Wire A",
+        "2025-03-04",
+        "https://example.org/ferry",
+        "Ada Reyes",
+    )
+    assert TEXT[c["start"] : c["end"]] == c["quote"]
+    json.dumps(data)  # JSON-ready
+
+
+def test_export_markdown_names_every_source():
+    md = export_markdown(answered(), "2026-12-02T10:00:00+00:00")
+    assert md.startswith("## When did the ferry reopen?")
+    assert "Outcome: answered" in md and "On Monday [1]" in md
+    assert "*Ferry line reopens*, Wire A, 4 March 2025 (wire/ferry, characters 0-" in md
+    assert "<https://example.org/ferry>" in md and "> The ferry line reopened on Monday" in md
+
+
+def test_only_http_links_are_made():
+    assert safe_url("https://example.org/a") == "https://example.org/a"
+    for bad in ("javascript:alert(1)", "data:text/html,x", "ftp://example.org/", "//example.org", "", None):
+        assert safe_url(bad) == ""
+    html = provenance("Wire A", "2025-03-04", "Ada Reyes", "https://example.org/ferry")
+    assert 'target="_blank" rel="noopener noreferrer"' in html and "by Ada Reyes" in html
+    assert "<a" not in provenance("Wire A", "2025-03-04", None, "javascript:alert(1)")
+
+
+def test_source_card_shows_byline_and_link_from_the_article():
+    card = source_card("c1", "[1]", quote(url=None), lambda _id: ARTICLE)
+    assert "by Ada Reyes" in card and 'href="https://example.org/ferry"' in card
+
+
+def test_inline_sources_under_each_answer():
+    html = render_answer(answered(), 2, lookup=lambda _id: ARTICLE)
+    assert 'class="nr-inline-sources"' in html and 'id="nr-src-2-1-in"' in html
+
+
+def test_sources_panel_shows_only_the_selected_answer():
+    turns = [
+        {"turn": 1, "question": "q1", "citations": [Citation(1, quote())], "export_md": "m1", "export_json": "{}"},
+        {"turn": 2, "question": "q2", "citations": [Citation(1, quote())], "export_md": "m2", "export_json": "{}"},
+    ]
+    html = render_sources(turns, lambda _id: ARTICLE)
+    assert '<section class="nr-turn" data-turn="2">' in html  # the latest shown
+    assert '<section class="nr-turn" data-turn="1" hidden>' in html
+    assert 'data-kind="md"' in html and "1 earlier" in html
+    html = render_sources(turns, lambda _id: ARTICLE, selected=1)
+    assert '<section class="nr-turn" data-turn="1">' in html and 'data-turn="2" hidden' in html

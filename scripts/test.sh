@@ -10,6 +10,8 @@ echo "==> lint"
 .venv/bin/python -m ruff format --check app eval tests
 echo "==> local model for the llm tests (assembled once, sha256-checked)"
 .venv/bin/python -m app model fetch
+echo "==> llama.cpp's own server for the batching test (built once from the pinned sources: ~9 min)"
+bash scripts/build_llama_server.sh
 echo "==> browser for the UI tests (Debian's chromium, installed once)"
 bash scripts/install_browser.sh
 echo "==> tests"

@@ -19,7 +19,7 @@ from app.services.admission import AdmissionRefused, AnswerGate
 from app.services.answer_cache import settings_fingerprint
 from app.services.answer_types import Final
 from app.services.ingest import ingest
-from app.services.serving import ServingService
+from app.services.serving import ServingService, generation_slots
 from app.testing.fakes import HashingEmbedder
 from app.wiring import build_services
 from tests.conftest import write_article
@@ -131,6 +131,18 @@ def test_one_queued_question_per_session(settings):
     gate.leave(gate.enter("ui:s1", "s1"))  # answered: the session may ask again
 
 
+def test_a_stopped_question_lets_its_session_ask_again_behind_it(settings):
+    gate = AnswerGate(settings)
+    stopped = gate.enter("ui:s1", "s1")
+    list(gate.wait(stopped))  # it holds the model
+    assert gate.abandon("s1") == 1 and gate.abandon("nobody") == 0
+    again = gate.enter("ui:s1", "s1")  # not refused: the stopped one is no longer theirs
+    assert next(gate.wait(again))[0] == 1, "it still waits for the model to finish its step"
+    gate.leave(stopped)
+    assert list(gate.wait(again)) == []  # now it holds the model
+    gate.leave(again)
+
+
 def test_rate_limit_per_client_says_when_to_ask_again(settings):
     gate = AnswerGate(settings.model_copy(update={"answer_rate_per_minute": 2}))
     for _ in range(2):
@@ -201,3 +213,28 @@ def test_light_requests_pass_a_full_queue(settings):
         for t in threads:
             t.join(120)
     assert sorted(results.values()) == [200, 200, 200, 429], results  # one over the cap of 2 waiting
+
+
+def test_answer_slots_follow_the_backend(settings):
+    """One in-process llama.cpp context writes one answer at a time whatever the setting says;
+    a server's parallel slots are the setting."""
+    assert generation_slots(settings.model_copy(update={"llm_backend": "llamacpp", "answer_slots": 4})) == 1
+    assert generation_slots(settings.model_copy(update={"llm_backend": "openai", "answer_slots": 4})) == 4
+    assert generation_slots(settings.model_copy(update={"llm_backend": "ollama"})) == 1  # the default
+
+
+@pytest.mark.parametrize("slots", [1, 3])
+def test_the_gate_gives_the_model_as_many_answers_at_once_as_it_has_slots(settings, slots):
+    # a backend other than the in-process context (the fake model stands in for a server)
+    services, llm = build(settings, llm_backend="fake", answer_slots=slots, answer_rate_per_minute=0,
+                          answer_cache_entries=0)  # fmt: skip
+    assert services.serving.gate.slots == slots
+    llm.delay = 0.5
+    questions = ["When does the ferry sail again?", "What did the footbridge cost?", "How long did the repair take?"]
+    threads = [threading.Thread(target=services.serving.ask, args=(q,), kwargs={"client": q, "session": q})
+               for q in questions]  # fmt: skip
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert llm.replies >= 3 and llm.peak == slots

@@ -40,6 +40,7 @@ class Ticket:
     session: str
     queued_at: float = field(default_factory=time.monotonic)
     started_at: float | None = None
+    abandoned: bool = False  # its asker pressed Stop; it frees the model at its next step
 
 
 class AnswerGate:
@@ -60,7 +61,7 @@ class AnswerGate:
         """A place in the queue, or AdmissionRefused with the reason and the expected wait."""
         now = time.monotonic()
         with self._cond:
-            if session and any(t.session == session for t in (*self._queue, *self._active)):
+            if session and any(t.session == session and not t.abandoned for t in (*self._queue, *self._active)):
                 self._refuse("session")
                 raise AdmissionRefused(
                     "Your previous question is still being answered; ask the next one when it is done.",
@@ -108,13 +109,24 @@ class AnswerGate:
     def _ready(self, ticket: Ticket) -> bool:
         return bool(self._queue) and self._queue[0] is ticket and len(self._active) < self.slots
 
+    def abandon(self, session: str) -> int:
+        """The session's asker stopped its question: it no longer counts as theirs (they may ask
+        the next one), though the model finishes the step it is in before the slot is free.
+        Returns how many tickets were abandoned."""
+        with self._cond:
+            found = [t for t in (*self._queue, *self._active) if session and t.session == session]
+            for t in found:
+                t.abandoned = True
+            return len(found)
+
     def leave(self, ticket: Ticket) -> None:
         """Done (or given up): free the slot or the place; a finished answer's time is measured."""
         with self._cond:
             if ticket in self._active:
                 self._active.remove(ticket)
                 took = time.monotonic() - (ticket.started_at or time.monotonic())
-                self.service_s = 0.8 * self.service_s + 0.2 * took
+                if not ticket.abandoned:  # a stopped answer is no measure of an answer's time
+                    self.service_s = 0.8 * self.service_s + 0.2 * took
             elif ticket in self._queue:
                 self._queue.remove(ticket)
             self._cond.notify_all()

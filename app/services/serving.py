@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Iterator
 
+from app.config import Settings
 from app.domain import Filters
 from app.services.admission import AnswerGate
 from app.services.answer import AnswerService
@@ -35,7 +36,7 @@ class ServingService:
         settings = answers.settings
         self.answers = answers
         self.settings = settings
-        self.gate = gate or AnswerGate(settings)
+        self.gate = gate or AnswerGate(settings, slots=generation_slots(settings))
         path = settings.index_dir / CACHE_FILE if settings.answer_cache_persist else None
         self.cache = cache or AnswerCache(settings.answer_cache_entries, path)
         self._fingerprint = settings_fingerprint(settings, str(answers.model_name))
@@ -93,6 +94,12 @@ class ServingService:
                 yield event
         finally:
             self.gate.leave(ticket)
+
+
+def generation_slots(settings: Settings) -> int:
+    """Answers the model writes at once: one for the in-process llama.cpp context (it holds one
+    sequence), ``answer_slots`` for a server (llama-server --parallel N batches N)."""
+    return 1 if settings.llm_backend == "llamacpp" else settings.answer_slots
 
 
 def _as_repeat(answer: Answer, question: str, started: float) -> Answer:

@@ -9,6 +9,8 @@ HEADLINE = [
     ("answer_accuracy", "answer accuracy"),
     ("abstention_accuracy", "abstention accuracy"),
     ("false_abstention_rate", "false abstention rate"),
+    ("false_absent_rate", '"don\'t say" on answerable'),
+    ("absent_on_unanswerable", '"don\'t say" on unanswerable'),
     ("citation_precision", "citation precision"),
     ("citation_recall", "citation recall"),
     ("retrieval_recall_at_5", "retrieval recall@5"),
@@ -16,6 +18,12 @@ HEADLINE = [
     ("latency_p95_s", "latency p95 (s)"),
     ("ttft_p50_s", "time to first token p50 (s)"),
 ]
+
+
+def outcomes_line(report: dict, which: str) -> str:
+    """ "answered 30, unverified 5, absent 2" for one side of the gold set ("n/a" for old reports)."""
+    counts = report.get(f"outcomes_{which}")
+    return ", ".join(f"{k} {v}" for k, v in counts.items()) if counts else "n/a"
 
 
 def _fmt(value) -> str:
@@ -28,6 +36,9 @@ def print_table(report: dict, title: str) -> None:
     print(f"\n{title}: {report['n']} items ({report['n_answerable']} answerable, {report['n_unanswerable']} not)")
     for key, label in HEADLINE:
         print(f"  {label:<30} {_fmt(report.get(key))}")
+        if key == "abstention_accuracy":
+            print(f"  {'outcomes, answerable':<30} {outcomes_line(report, 'answerable')}")
+            print(f"  {'outcomes, unanswerable':<30} {outcomes_line(report, 'unanswerable')}")
 
 
 def write_markdown(out: Path, report: dict, title: str) -> None:
@@ -35,7 +46,11 @@ def write_markdown(out: Path, report: dict, title: str) -> None:
              f"{report['n_unanswerable']} unanswerable. Model: {report.get('llm_model', '?')} "
              f"({report.get('llm_backend', '?')}); date {report.get('date', '?')}.", "",
              "| Metric | Value |", "|---|---|"]  # fmt: skip
-    lines += [f"| {label} | {_fmt(report.get(key))} |" for key, label in HEADLINE]
+    for key, label in HEADLINE:
+        lines.append(f"| {label} | {_fmt(report.get(key))} |")
+        if key == "abstention_accuracy":
+            lines.append(f"| outcomes on answerable items | {outcomes_line(report, 'answerable')} |")
+            lines.append(f"| outcomes on unanswerable items | {outcomes_line(report, 'unanswerable')} |")
     lines += ["", "## By category", "", "| Category | Score |", "|---|---|"]
     lines += [f"| {k} | {_fmt(v)} |" for k, v in report.get("accuracy_by_category", {}).items()]
     lines += ["", "Answerable categories score answer accuracy; unanswerable ones score abstention.", ""]

@@ -47,7 +47,7 @@ def run_items(service, items: list[GoldItem], out_dir: Path, progress: bool = Tr
                 "gold_answers": item.answers,
                 "gold_all_of": item.all_of,
                 "gold_rule": item.rule,
-                **{k: result.get(k) for k in ("answer", "abstained", "citations", "retrieved", "timings")},
+                **{k: result.get(k) for k in ("answer", "outcome", "abstained", "citations", "retrieved", "timings")},
                 "standalone_question": result.get("standalone_question"),
                 "draft": result.get("draft"),
                 "context": result.get("context"),

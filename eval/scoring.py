@@ -6,6 +6,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 
+from app.services.answer_types import ABSENT, OUTCOMES, derive_outcome
 from eval.common import normalise, percentile
 from eval.gold import GoldItem, contains, contains_answer
 
@@ -44,6 +45,7 @@ def score_item(item: GoldItem, result: dict) -> dict:
     abstained = bool(result.get("abstained"))
     citations = result.get("citations", [])
     retrieved = result.get("retrieved", [])[:5]
+    outcome = outcome_of(result)
     precise = [
         any(overlaps(c["quote"], e) for e in item.evidence) or any(contains_answer(c["quote"], a) for a in item.answers)
         for c in citations
@@ -57,8 +59,29 @@ def score_item(item: GoldItem, result: dict) -> dict:
         "n_precise_citations": sum(precise),
         "citation_hit": item.answerable and any(overlaps(c["quote"], e) for c in citations for e in item.evidence),
         "retrieval_hit_at_5": item.answerable and any(contains(p["text"], e) for p in retrieved for e in item.evidence),
+        # "the articles don't say" said of a question they do answer
+        "false_absent": item.answerable and outcome == ABSENT,
+        "absent": outcome == ABSENT,
+        "outcome": outcome,
     }
     return scores
+
+
+def outcome_of(result: dict) -> str:
+    """Which of the three outcomes a result was; results written before ``outcome`` existed
+    are read as the app reads them (``derive_outcome``)."""
+    outcome = result.get("outcome")
+    if outcome in OUTCOMES:
+        return outcome
+    return derive_outcome(bool(result.get("abstained")), result.get("closest"))
+
+
+def count_outcomes(scores: list[dict]) -> dict[str, int]:
+    """How many items ended in each outcome (every outcome named, zeros included)."""
+    counts = dict.fromkeys(OUTCOMES, 0)
+    for s in scores:
+        counts[s["outcome"]] += 1
+    return counts
 
 
 def _share(values: list[bool]) -> float | None:
@@ -88,6 +111,8 @@ def aggregate(items: list[GoldItem], scores: list[dict], timings: list[dict]) ->
         "answer_accuracy": _share([s["correct"] for s in answerable]),
         "abstention_accuracy": _share([s["abstention_correct"] for s in unanswerable]),
         "false_abstention_rate": _share([s["abstained"] for s in answerable]),
+        "false_absent_rate": _share([s.get("false_absent", False) for s in answerable]),
+        "absent_on_unanswerable": _share([s.get("absent", False) for s in unanswerable]),
         "citation_precision": round(sum(s["n_precise_citations"] for s in scores) / n_citations, 4)
         if n_citations
         else None,
@@ -99,4 +124,7 @@ def aggregate(items: list[GoldItem], scores: list[dict], timings: list[dict]) ->
         "ttft_p50_s": _percentile(ttfts, 50),
         "n_citations": n_citations,
         "accuracy_by_category": {k: _share(v) for k, v in sorted(by_category.items())},
+        # the three outcomes a user sees, on the questions the articles answer and on those they don't
+        "outcomes_answerable": count_outcomes(answerable),
+        "outcomes_unanswerable": count_outcomes(unanswerable),
     }

@@ -102,6 +102,19 @@ def test_question_pick_mixes_answerable_and_not():
     assert [i.id for i in items] == [i.id for i in answers.pick_questions(REPO / "eval" / "gold" / "seed.jsonl", 10, 6)]
 
 
+def test_targets_are_read_at_100k_chunks_and_larger_sizes_are_scale_rows():
+    from eval.bench.report import assemble
+
+    def entry(size: int, p95: float) -> dict:
+        return {"size": size + 3, "target_size": size, "retrieval_p50_ms": 1.0, "retrieval_p95_ms": p95,
+                "baseline_p50_ms": 1.0, "baseline_p95_ms": 10.0, "recall_at_5": 0.8, "baseline_recall_at_5": 0.6,
+                "stages_p50_ms": {}}  # fmt: skip
+
+    r = assemble({"retrieval": [entry(20_000, 11.0), entry(100_000, 12.0), entry(1_000_000, 40.0)]})
+    assert r["retrieval_size"] == 100_003 and r["retrieval_p95_ms"] == 12.0
+    assert r["retrieval_p95_vs_baseline"] == 1.2 and r["targets"]["retrieval_p95_vs_baseline"]["met"] is True
+
+
 def test_percentile_and_sizes():
     assert percentile([], 50) is None
     assert percentile([1, 2, 3, 4], 50) == 2.5
@@ -111,11 +124,12 @@ def test_percentile_and_sizes():
 @pytest.mark.slow
 @pytest.mark.llm
 def test_answer_latency_with_the_real_model(tmp_path, monkeypatch):
-    """Cold start of the real server, 3 questions with the default local model, RSS."""
+    """Cold start of the real server, 3 questions with the default local model, RSS; then
+    the same questions in-process beside llama.cpp's own first token for the same prompts."""
     monkeypatch.delenv("NEWSRAG_EMBEDDING_MODEL", raising=False)
     monkeypatch.delenv("NEWSRAG_CHROMA_HOST", raising=False)
     out = tmp_path / "out"
-    argv = ["--out", str(out), "--parts", "answer", "--answer-questions", "3", "--timeout", "240"]
+    argv = ["--out", str(out), "--parts", "answer,ttft", "--answer-questions", "3", "--timeout", "240"]
     assert cli.main(argv) == 0
     r = json.loads((out / "bench.json").read_text())
     assert r["answer_questions"] == 3 and r["answer_errors"] == 0
@@ -125,3 +139,15 @@ def test_answer_latency_with_the_real_model(tmp_path, monkeypatch):
     for key in ("prompt_build_s", "first_token_s", "generation_s", "verify_s"):
         assert key in r["stages"], key
     assert "retrieval" not in r
+    # the raw figure is for the prompt our reader sent: it has the template and the context
+    assert r["ttft_pairs"] >= 1 and r["ttft_raw_p50_s"] > 0 and r["prompt_tokens_p50"] > 200
+    assert r["ttft_vs_raw"] == pytest.approx(r["ttft_ours_p50_s"] / r["ttft_raw_p50_s"], rel=0.01)
+    raw_items = [i for i in r["ttft_items"] if i.get("raw_s")]
+    assert all(i["prompt_tokens"] > 200 and i["ours_s"] > 0 for i in raw_items)
+    assert r["targets"]["ttft_vs_raw"]["target"] == 1.15
+    # follow-ups asked as second turns: those that lean on the conversation are rewritten, the
+    # ones that stand alone (and the questions asked without history) never are
+    assert r["followup_questions"] == 4 and r["followup_errors"] == 0
+    assert r["followup_rewrites"] == r["followup_leaning"] == 3
+    assert r["standalone_rewrites"] == 0 and r["standalone_questions"] == 4
+    assert r["followup_first_text_p50_s"] > 0 and r["targets"]["followup_first_text_p50_s"]["target"] == 10.0

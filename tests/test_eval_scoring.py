@@ -88,6 +88,22 @@ def test_aggregate_figures():
     assert report["accuracy_by_category"] == {"number_date": 0.0, "single_fact": 1.0, "unanswerable": 0.0}
 
 
+def test_the_three_outcomes_are_counted_on_each_side():
+    items = [LONDON, PRISONERS, NOPE, NOPE]
+    results = [
+        {"answer": "In London. [1]", "outcome": "answered", "citations": [cite("set to continue in London")]},
+        {"answer": "I couldn't write a checked answer.", "abstained": True, "outcome": "unverified",
+         "closest": [{"quote": "Both sides will free detainees."}]},
+        {"answer": "The articles don't say.", "abstained": True, "outcome": "absent"},
+        # a result written before the outcome field: abstained with closest passages reads as unverified
+        {"answer": "I couldn't write a checked answer.", "abstained": True, "closest": [{"quote": "x"}]},
+    ]  # fmt: skip
+    report = aggregate(items, [score_item(i, r) for i, r in zip(items, results, strict=True)], [{}] * 4)
+    assert report["outcomes_answerable"] == {"answered": 1, "unverified": 1, "absent": 0}
+    assert report["outcomes_unanswerable"] == {"answered": 0, "unverified": 1, "absent": 1}
+    assert report["false_absent_rate"] == 0.0 and report["absent_on_unanswerable"] == 0.5
+
+
 def test_overlap_of_quotes():
     assert overlaps("Talks involving officials are set to continue in London.", "set to continue in London")
     assert not overlaps("Talks are in London.", "set to continue in Geneva next week")

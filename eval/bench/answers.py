@@ -55,6 +55,74 @@ def _child_env(index_dir: Path, corpus: Path) -> dict:
     return env
 
 
+FOLLOWUPS = Path(__file__).resolve().parents[1] / "gold" / "followups_seed.jsonl"
+
+
+def ask_streamed(client, url: str, question: str, history: list) -> dict:
+    """One question over /api/ask/stream: the first stage the server names (``rewriting`` only
+    when it sends the conversation to the model), the time to the first text a user sees (the
+    first streamed token, or the final answer when nothing streams) and to the final answer."""
+    t = time.perf_counter()
+    row: dict = {"question": question, "history_turns": len(history), "stages": []}
+    with client.stream("POST", url + "/api/ask/stream", json={"question": question, "history": history}) as r:
+        if r.status_code != 200:
+            r.read()
+            return {**row, "error": f"HTTP {r.status_code}: {r.text[:200]}"}
+        for line in r.iter_lines():
+            if not line.strip():
+                continue
+            event = json.loads(line)
+            kind = event.get("event")
+            if kind == "stage":
+                row["stages"].append(event.get("name"))
+            elif kind in ("token", "final") and "first_text_s" not in row:
+                row["first_text_s"] = time.perf_counter() - t
+            if kind == "final":
+                answer = event["answer"]
+                row.update(answer=answer.get("answer", "")[:300], outcome=answer.get("outcome"),
+                           timings=answer.get("timings", {}))  # fmt: skip
+            elif kind == "error":
+                row["error"] = event.get("message")
+    row["total_s"] = time.perf_counter() - t
+    row["rewritten"] = "rewriting" in row["stages"]
+    return row
+
+
+def run_followups(client, url: str, path: Path = FOLLOWUPS) -> list[dict]:
+    """The follow-up conversations of ``path`` (seed corpus), each asked as a second turn."""
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        item = json.loads(line)
+        row = ask_streamed(client, url, item["question"], item["history"])
+        answer = (row.get("answer") or "").lower()
+        row.update(id=item["id"], needs_rewrite=item["needs_rewrite"],
+                   correct=any(a.lower() in answer for a in item["answers"]))  # fmt: skip
+        rows.append(row)
+    return rows
+
+
+def followup_figures(rows: list[dict], standalone: list[dict]) -> dict:
+    """Follow-ups (second turns) and standalone questions: time to first text, rewrites run."""
+    follow = [r for r in rows if r["needs_rewrite"] and "first_text_s" in r]
+    return {
+        "followup_questions": len(rows),
+        "followup_first_text_p50_s": rounded(percentile([r["first_text_s"] for r in follow], 50)),
+        "followup_first_text_max_s": rounded(max((r["first_text_s"] for r in follow), default=None)),
+        "followup_total_p50_s": rounded(percentile([r["total_s"] for r in follow], 50)),
+        "followup_rewrites": sum(r["rewritten"] for r in rows if r["needs_rewrite"]),
+        "followup_leaning": sum(r["needs_rewrite"] for r in rows),
+        # second turns that stand alone, and the gold questions asked without history: never rewritten
+        "standalone_rewrites": sum(r["rewritten"] for r in rows if not r["needs_rewrite"])
+        + sum(r["rewritten"] for r in standalone),
+        "standalone_questions": sum(not r["needs_rewrite"] for r in rows) + len(standalone),
+        "followup_correct": sum(r["correct"] for r in rows),
+        "followup_errors": sum(1 for r in rows if r.get("error")),
+        "followup_items": rows,
+    }
+
+
 def run_with_server(index_dir: Path, corpus: Path, questions: list[str], work: Path, timeout: float) -> dict:
     """Start ``python -m app serve``, wait for /api/health, ask over /api/ask, read the RSS."""
     import httpx
@@ -85,6 +153,9 @@ def run_with_server(index_dir: Path, corpus: Path, questions: list[str], work: P
                         "answer": body.get("answer", "")[:300],
                     }
                 )
+            # a standalone question streamed (its stages seen), then the follow-up conversations
+            standalone = [ask_streamed(client, served.url, q, []) for q in questions[:3]]
+            followups = run_followups(client, served.url)
         rss = proc_status_mb(served.proc.pid)
         hwm = proc_status_mb(served.proc.pid, "VmHWM")
         return {
@@ -94,6 +165,7 @@ def run_with_server(index_dir: Path, corpus: Path, questions: list[str], work: P
             "answers": answers,
             "rss_mb": rss,
             "peak_rss_mb": hwm,
+            "followups": followup_figures(followups, standalone),
         }
 
 
@@ -233,4 +305,5 @@ def bench_answers(seed_corpus: Path, gold_path: Path, n: int, work: Path, seed: 
         "answer_loadavg_before": load_before,
         "answer_loadavg_after": loadavg(),
         "health": result.get("health"),
+        **result.get("followups", {}),
     }

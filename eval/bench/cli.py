@@ -19,6 +19,9 @@ ratios hold on a busy machine:
 3. answers: ``python -m app serve`` started on a seed-corpus index -> ``cold_start_s``
    (process start to a ready ``/api/health``); questions over ``/api/ask`` -> time to
    first token, total time, per-stage timings; the server's RSS afterwards.
+4. ttft: the same questions in this process, each reader request sent again to the same
+   llama.cpp model directly -> ``ttft_vs_raw`` (our time to first token over llama.cpp's
+   own for the same prompt) and the prompts' token counts (eval/bench/ttft.py).
 """
 
 from __future__ import annotations
@@ -32,11 +35,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from eval.bench.answers import bench_answers
-from eval.bench.base import loadavg, log, machine_info
+from eval.bench.answers import bench_answers, pick_questions
+from eval.bench.base import loadavg, log, machine_info, make_settings
 from eval.bench.ingest import bench_ingest
 from eval.bench.report import assemble, print_summary, write_markdown, write_plot
 from eval.bench.retrieval import bench_retrieval
+from eval.bench.ttft import bench_ttft
 from eval.common import BBC, BBC_GOLD, SEED_CORPUS, SEED_GOLD
 
 
@@ -59,8 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-answer", action="store_true", help="no LLM: skip the answer latency part")
     p.add_argument(
         "--parts",
-        default="ingest,retrieval,answer",
-        help="comma-separated parts to run: ingest, retrieval (needs ingest; runs it), answer",
+        default="ingest,retrieval,answer,ttft",
+        help="comma-separated parts to run: ingest, retrieval (needs ingest; runs it), answer, ttft",
     )
     p.add_argument("--corpus", type=Path, default=BBC, help=f"corpus to ingest and scale (default {BBC})")
     p.add_argument("--gold", type=Path, default=BBC_GOLD, help="gold set for retrieval recall@5")
@@ -76,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     parts = {p.strip() for p in args.parts.split(",") if p.strip()}
     if args.skip_answer:
-        parts.discard("answer")
+        parts -= {"answer", "ttft"}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="newsrag-bench-"))
@@ -110,6 +114,18 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as exc:  # the other figures still get written
                 results["errors"].append(f"answer part: {type(exc).__name__}: {exc}")
                 log(f"answer part failed: {exc}")
+        if "ttft" in parts:
+            try:
+                questions = [i.question for i in pick_questions(args.answer_gold, args.answer_questions, args.seed)]
+                index_dir = work / "seed-index"
+                if not index_dir.is_dir():
+                    from app.services.ingest import ingest
+
+                    ingest(make_settings(args.answer_corpus, index_dir), args.answer_corpus, progress=False)
+                results.update(bench_ttft(args.answer_corpus, index_dir, questions))
+            except Exception as exc:
+                results["errors"].append(f"ttft part: {type(exc).__name__}: {exc}")
+                log(f"ttft part failed: {exc}")
     finally:
         if args.work_dir is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -5,6 +5,7 @@ plain LangChain Chroma retriever, interleaved on the same queries; recall@5 for 
 from __future__ import annotations
 
 import gc
+import os
 import random
 import re
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.bench.base import K, clear_query_cache, loadavg, log, rounded
+from eval.bench.base import K, clear_query_cache, loadavg, log, proc_status_mb, rounded
 from eval.common import percentile
 
 WARMUP_QUERIES = 5
@@ -219,18 +220,26 @@ def bench_retrieval(ingested: dict, sizes: list[int], n_queries: int, gold_path:
     queries, warmup = make_queries(gold, scaled.articles, n_queries, seed)
     gold_by_question = {item.question: item.evidence for item in gold if item.answerable and item.evidence}
     out = []
+    previous = 0
     for target in sorted(sizes):
         t = time.perf_counter()
         size = scaled.grow_to(target)
         build_s = time.perf_counter() - t
         log(f"index of {size} chunks built in {build_s:.1f} s (+ earlier sizes); {len(queries)} queries ...")
         entry = bench_size(scaled, ingested["embedder"], queries, warmup, gold_by_question)
+        # this process holds the embedded Chroma index (HNSW in memory), our retriever (the
+        # chunk table, BM25) and the embedding model: the memory a server at this size needs
+        entry["rss_mb"] = proc_status_mb(os.getpid())
         entry["target_size"] = target
         entry["build_s"] = rounded(build_s, 1)
+        # pre-embedded chunks written to Chroma per second (the embedding is the ingest's
+        # bottleneck and scales with the chunk count: ingest_chunks_per_s)
+        entry["write_chunks_per_s"] = rounded((size - previous) / build_s, 1) if build_s > 0 else None
+        previous = size
         log(
             f"size {entry['size']}: ours p50 {entry['retrieval_p50_ms']} p95 {entry['retrieval_p95_ms']} ms, "
             f"baseline p50 {entry['baseline_p50_ms']} p95 {entry['baseline_p95_ms']} ms, "
-            f"recall@5 {entry['recall_at_5']} vs {entry['baseline_recall_at_5']}"
+            f"recall@5 {entry['recall_at_5']} vs {entry['baseline_recall_at_5']}, RSS {entry['rss_mb']} MB"
         )
         out.append(entry)
     return {

@@ -278,6 +278,12 @@ class Settings(BaseSettings):
     llm_threads: int = Field(0, ge=0, description="llamacpp threads; 0 = one per CPU core.")
     llm_context_window: int = Field(2048, ge=512, description="llamacpp context window (tokens).")
     llm_max_tokens: int = Field(160, ge=8, description="Most tokens the LLM may generate for one answer.")
+    llm_prefix_snapshots: int = Field(
+        4,
+        ge=0,
+        description="llamacpp: kinds of prompt (reader, rewrite, ...) whose KV cache is kept aside, so a call of one "
+        "kind does not make the next of another evaluate its fixed instructions again (0 = off; tens of MB each).",
+    )
     llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature (0: deterministic).")
     llm_timeout_s: float = Field(120.0, gt=0, description="openai/ollama: request timeout in seconds.")
     openai_base_url: str = Field(
@@ -367,8 +373,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     ),
     "LLM": (
         "llm_backend", "llm_model", "llm_model_path", "model_cache_dir", "llm_threads", "llm_context_window",
-        "llm_max_tokens", "llm_temperature", "llm_timeout_s", "openai_base_url", "openai_api_key", "openai_json_mode",
-        "openai_extra_body", "ollama_base_url",
+        "llm_max_tokens", "llm_prefix_snapshots", "llm_temperature", "llm_timeout_s", "openai_base_url",
+        "openai_api_key", "openai_json_mode", "openai_extra_body", "ollama_base_url",
     ),
 }  # fmt: skip
 

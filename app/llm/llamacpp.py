@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
+import hashlib
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,7 +30,11 @@ class ChatLlamaCpp(BaseChatModel):
     """A thin LangChain chat model over ``llama_cpp.Llama``, one generation at a time.
 
     llama.cpp keeps the KV cache of the previous prompt and reuses its longest common
-    prefix, so the fixed system prompt is evaluated once, not per question.
+    prefix, so the fixed system prompt is evaluated once, not per question. Calls of
+    different kinds (the reader, the follow-up rewrite, arithmetic: told apart by their
+    first message) would evict each other's prefix from that one cache, so the cache of
+    the kind being left is copied aside and the next kind's copy put back
+    (``prefix_snapshots`` kinds at most, least recently used dropped).
     """
 
     model_path: str
@@ -36,9 +43,12 @@ class ChatLlamaCpp(BaseChatModel):
     temperature: float = 0.0
     max_tokens: int = 160
     seed: int = 42
+    prefix_snapshots: int = 4
 
     _llm: Any = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _kind: str | None = PrivateAttr(default=None)
+    _snapshots: OrderedDict = PrivateAttr(default_factory=OrderedDict)
 
     @property
     def _llm_type(self) -> str:
@@ -82,6 +92,7 @@ class ChatLlamaCpp(BaseChatModel):
         self.load()
         with self._lock:
             try:
+                self._switch_kind(messages)
                 parts = self._llm.create_chat_completion(
                     messages=_to_openai_messages(messages),
                     stream=True,
@@ -108,6 +119,56 @@ class ChatLlamaCpp(BaseChatModel):
                     yield chunk
             except (RuntimeError, ValueError) as exc:
                 raise BackendError(f"llama.cpp generation failed: {exc}") from exc
+
+    def _switch_kind(self, messages: list[BaseMessage]) -> None:
+        """Before a call (lock held): when its kind differs from the last call's, keep the
+        cache of the kind left and put back the one of the kind arrived at, if kept."""
+        if self.prefix_snapshots <= 0 or not messages:
+            self._kind = None
+            self._snapshots.clear()
+            return
+        kind = hashlib.sha256(str(messages[0].content).encode()).hexdigest()
+        if kind == self._kind:
+            return
+        if self._kind is not None:
+            self._save_snapshot(self._kind)
+        self._kind = kind
+        if kind in self._snapshots:
+            self._restore_snapshot(kind)
+
+    def _save_snapshot(self, kind: str) -> None:
+        import llama_cpp
+
+        llm = self._llm
+        n = int(llm.n_tokens)
+        if n <= 0:
+            return
+        llm._ctx.kv_cache_seq_rm(0, n, -1)  # nothing past the tokens on record
+        size = int(llama_cpp.llama_state_seq_get_size(llm.ctx, 0))
+        buf = (ctypes.c_uint8 * size)()
+        written = int(llama_cpp.llama_state_seq_get_data(llm.ctx, buf, size, 0))
+        if not 0 < written <= size:
+            return  # not kept: the next call of this kind evaluates its prompt in full
+        self._snapshots[kind] = (buf, written, llm.input_ids[:n].copy())
+        self._snapshots.move_to_end(kind)
+        while len(self._snapshots) > self.prefix_snapshots:
+            self._snapshots.popitem(last=False)
+
+    def _restore_snapshot(self, kind: str) -> None:
+        import llama_cpp
+
+        llm = self._llm
+        buf, size, tokens = self._snapshots[kind]
+        self._snapshots.move_to_end(kind)
+        llm._ctx.kv_cache_seq_rm(0, -1, -1)
+        if int(llama_cpp.llama_state_seq_set_data(llm.ctx, buf, size, 0)) == size:
+            llm.input_ids[: len(tokens)] = tokens
+            llm.n_tokens = len(tokens)
+        else:  # an empty cache is always correct, only slower
+            llm._ctx.kv_cache_seq_rm(0, -1, -1)
+            llm.n_tokens = 0
+            del self._snapshots[kind]
+        llm._requires_eval = True  # the logits on hand belong to the other kind's last token
 
     def _top_logprobs(self, k: int) -> dict:
         """The distribution the last token was sampled from (before the grammar), as OpenAI's
@@ -150,4 +211,5 @@ def build_chat_model(settings: Settings) -> ChatLlamaCpp:
         n_threads=settings.llm_threads,
         temperature=settings.llm_temperature,
         max_tokens=settings.llm_max_tokens,
+        prefix_snapshots=settings.llm_prefix_snapshots,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from app.adapters.ui.render import provenance, render_answer, safe_url, source_card
+from app.adapters.ui.render import export_buttons, provenance, render_answer, safe_url, source_card
 from app.adapters.ui.sources import render_sources
 from app.domain import Article, Quote
 from app.services.answer_types import Answer
@@ -68,6 +68,16 @@ def test_source_card_shows_byline_and_link_from_the_article():
 def test_inline_sources_under_each_answer():
     html = render_answer(answered(), 2, lookup=lambda _id: ARTICLE)
     assert 'class="nr-inline-sources"' in html and 'id="nr-src-2-1-in"' in html
+    assert "nr-export" not in html  # Export only when the answer's files are given
+
+
+def test_export_under_the_answer_for_narrow_screens():
+    export = export_buttons(2, "## the question", '{"outcome": "answered"}')
+    html = render_answer(answered(), 2, lookup=lambda _id: ARTICLE, export=export)
+    inline = html[html.index('class="nr-inline-sources"') :]
+    assert "nr-export-btn nr-kind-json" in inline and "nr-export-turn-2" in inline
+    assert "&quot;outcome&quot;: &quot;answered&quot;" in inline  # the file's text, escaped
+    assert export_buttons(2, "", "") == ""
 
 
 def test_sources_panel_shows_only_the_selected_answer():
@@ -78,6 +88,6 @@ def test_sources_panel_shows_only_the_selected_answer():
     html = render_sources(turns, lambda _id: ARTICLE)
     assert '<section class="nr-turn" data-turn="2">' in html  # the latest shown
     assert '<section class="nr-turn" data-turn="1" hidden>' in html
-    assert 'data-kind="md"' in html and "1 earlier" in html
+    assert "nr-export-btn nr-kind-md" in html and "nr-export-turn-2" in html and "1 earlier" in html
     html = render_sources(turns, lambda _id: ARTICLE, selected=1)
     assert '<section class="nr-turn" data-turn="1">' in html and 'data-turn="2" hidden' in html

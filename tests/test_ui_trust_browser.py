@@ -80,7 +80,7 @@ def test_export_header_and_sources_scoped_to_one_answer(browser, fake_app):
         page.locator("#nr-sources section.nr-turn[data-turn='1']:not([hidden])").wait_for()
         assert page.locator("#nr-sources section.nr-turn:not([hidden])").count() == 1
         with page.expect_download() as download:
-            page.locator("#nr-sources section.nr-turn[data-turn='1'] button.nr-export-btn[data-kind='json']").click()
+            page.locator("#nr-sources section.nr-turn[data-turn='1'] button.nr-export-btn.nr-kind-json").click()
         data = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
         assert data["question"] == "Who heads the Kremlin delegation, according to Al Jazeera?"
         assert data["outcome"] == "answered" and data["asked_at"] and data["citations"]
@@ -88,7 +88,7 @@ def test_export_header_and_sources_scoped_to_one_answer(browser, fake_app):
             assert service.retriever.article(c["doc_id"]).text[c["start"] : c["end"]] == c["quote"]
             assert c["outlet"] and c["published"] and c["title"]
         with page.expect_download() as download:
-            page.locator("#nr-sources section.nr-turn[data-turn='1'] button.nr-export-btn[data-kind='md']").click()
+            page.locator("#nr-sources section.nr-turn[data-turn='1'] button.nr-export-btn.nr-kind-md").click()
         assert download.value.suggested_filename == "newsrag-answer-1.md"
         markdown = Path(download.value.path()).read_text(encoding="utf-8")
         assert markdown.startswith("## Who heads the Kremlin delegation") and "### Sources" in markdown

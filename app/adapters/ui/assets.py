@@ -131,10 +131,11 @@ UI_HEAD = """
     }
     const exporter = target.closest('button.nr-export-btn');
     if (exporter) {
-      const kind = exporter.getAttribute('data-kind');
+      const kind = exporter.classList.contains('nr-kind-json') ? 'json' : 'md';
       const box = exporter.parentElement;
-      const data = box && box.querySelector('pre.nr-export-data[data-kind="' + kind + '"]');
-      const name = exporter.getAttribute('data-name') || ('newsrag-answer.' + kind);
+      const data = box && box.querySelector('pre.nr-export-data.nr-kind-' + kind);
+      const turn = box ? /(?:^|\\s)nr-export-turn-(\\d+)/.exec(box.className) : null;
+      const name = 'newsrag-answer' + (turn ? '-' + turn[1] : '') + '.' + kind;
       if (data) download(name, kind, data.textContent);
       return;
     }

@@ -32,6 +32,7 @@ from app.adapters.ui.render import (
     chat_messages,
     corpus_rows,
     esc,
+    export_buttons,
     render_answer,
     render_article,
     render_claim,
@@ -131,17 +132,20 @@ class Handlers:
     def _turn(self, turn_no: int, question: str, answer, filters: Filters) -> dict:
         """The conversation state of one answered question (what the chat and Sources panel show)."""
         asked, updated = asked_now(), self.articles.updated()
+        export_md = export_markdown(answer, asked, updated)
+        export_json = json.dumps(export_dict(answer, asked, updated), indent=2, ensure_ascii=False)
+        export = export_buttons(turn_no, export_md, export_json)  # under the answer too: phones hide the panel
         return {
             "turn": turn_no,
             "question": question,
             "answer": answer.answer,
             "answered": not answer.abstained,
             "outcome": answer.outcome,
-            "html": render_answer(answer, turn_no, filters, self.articles.get),
+            "html": render_answer(answer, turn_no, filters, self.articles.get, export),
             "citations": list(answer.citations),
             "closest": list(answer.closest),
-            "export_md": export_markdown(answer, asked, updated),
-            "export_json": json.dumps(export_dict(answer, asked, updated), indent=2, ensure_ascii=False),
+            "export_md": export_md,
+            "export_json": export_json,
         }
 
     def _progress(self, question: str, history, filters: Filters, session: str):

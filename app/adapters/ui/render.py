@@ -139,8 +139,24 @@ def render_closest(answer: Answer) -> str:
     return f'<ul class="nr-closest">{items}</ul>' if items else ""
 
 
-def inline_sources(answer: Answer, turn: int, lookup: ArticleLookup | None) -> str:
-    """The answer's sources under it, collapsed (shown instead of the side panel on narrow screens)."""
+def export_buttons(turn: int, markdown: str, as_json: str) -> str:
+    """Export this answer as Markdown and JSON: the files' text rides along hidden, and the
+    page script downloads it (no request to the server). Kind and turn are classes: the
+    chat's sanitiser drops data-* attributes."""
+    if not markdown:
+        return ""
+    return (
+        f'<div class="nr-export nr-export-turn-{int(turn)}">Export this answer: '
+        '<button type="button" class="nr-export-btn nr-kind-md">Markdown</button> '
+        '<button type="button" class="nr-export-btn nr-kind-json">JSON</button>'
+        f'<pre class="nr-export-data nr-kind-md" hidden>{esc(markdown)}</pre>'
+        f'<pre class="nr-export-data nr-kind-json" hidden>{esc(as_json)}</pre></div>'
+    )
+
+
+def inline_sources(answer: Answer, turn: int, lookup: ArticleLookup | None, export: str = "") -> str:
+    """The answer's sources and Export under it, collapsed (shown instead of the side panel on
+    narrow screens)."""
     if lookup is None:
         return ""
     if answer.citations:
@@ -149,13 +165,19 @@ def inline_sources(answer: Answer, turn: int, lookup: ArticleLookup | None) -> s
     elif answer.closest:
         cards = [source_card(f"nr-close-{turn}-{i}-in", f"{i}.", q, lookup) for i, q in enumerate(answer.closest, 1)]
         title = f"Closest passages ({len(cards)})"
+    elif export:
+        cards, title = [], "Export"
     else:
         return ""
-    return f'<details class="nr-inline-sources"><summary>{esc(title)}</summary>{"".join(cards)}</details>'
+    return f'<details class="nr-inline-sources"><summary>{esc(title)}</summary>{export}{"".join(cards)}</details>'
 
 
 def render_answer(
-    answer: Answer, turn: int, filters: Filters | None = None, lookup: ArticleLookup | None = None
+    answer: Answer,
+    turn: int,
+    filters: Filters | None = None,
+    lookup: ArticleLookup | None = None,
+    export: str = "",
 ) -> str:
     """The answer as HTML by its outcome: a verified answer (escaped text, [n] markers linked
     to its sources), "I couldn't write a checked answer" with the closest passages, or
@@ -168,7 +190,7 @@ def render_answer(
         return (
             f'<div class="nr-abstain nr-outcome-{esc(answer.outcome)}" data-outcome="{esc(answer.outcome)}">'
             f"<strong>{esc(head)}.</strong> {esc(rest)}{render_closest(answer)}{note}"
-            f"{inline_sources(answer, turn, lookup)}</div>"
+            f"{inline_sources(answer, turn, lookup, export)}</div>"
         )
     by_n = {c.n: c for c in answer.citations}
 
@@ -190,7 +212,7 @@ def render_answer(
             f'<details class="nr-removed"><summary>{len(removed)} sentence{plural} of the draft removed: '
             f"not supported by the sources</summary><ul>{items}</ul></details>"
         )
-    return out + inline_sources(answer, turn, lookup) + "</div>"
+    return out + inline_sources(answer, turn, lookup, export) + "</div>"
 
 
 @dataclass(frozen=True)

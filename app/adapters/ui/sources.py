@@ -5,7 +5,7 @@ downloaded by the page script)."""
 
 from __future__ import annotations
 
-from app.adapters.ui.render import EMPTY_SOURCES, ArticleLookup, esc, marker_id, source_card
+from app.adapters.ui.render import EMPTY_SOURCES, ArticleLookup, esc, export_buttons, marker_id, source_card
 
 
 def _cards(t: dict, lookup: ArticleLookup) -> tuple[str, str]:
@@ -22,17 +22,7 @@ def _cards(t: dict, lookup: ArticleLookup) -> tuple[str, str]:
 
 
 def _export(t: dict) -> str:
-    if not t.get("export_md"):
-        return ""
-    return (
-        '<div class="nr-export">Export this answer: '
-        f'<button type="button" class="nr-export-btn" data-kind="md" data-name="newsrag-answer-{t["turn"]}.md">'
-        "Markdown</button> "
-        f'<button type="button" class="nr-export-btn" data-kind="json" data-name="newsrag-answer-{t["turn"]}.json">'
-        "JSON</button>"
-        f'<pre class="nr-export-data" data-kind="md" hidden>{esc(t["export_md"])}</pre>'
-        f'<pre class="nr-export-data" data-kind="json" hidden>{esc(t["export_json"])}</pre></div>'
-    )
+    return export_buttons(t["turn"], t.get("export_md", ""), t.get("export_json", ""))
 
 
 def render_sources(turns: list[dict], lookup: ArticleLookup, selected: int | None = None) -> str:

@@ -210,6 +210,12 @@ class Settings(BaseSettings):
         '`unverified` (shown with the closest passages) rather than `absent` ("the articles don\'t say"). '
         "Fitted on the dev splits: eval/results/subject.md (python -m eval.fit_subject).",
     )
+    absent_before_generation: bool = Field(
+        False,
+        description='Say "the articles don\'t say" before any generation when no shown sentence holds '
+        "`closest_min_coverage` of the question's subject (the outcome a failed answer would get anyway), "
+        "instead of after the model's pick. Measured on the dev splits: eval/results/subject.md.",
+    )
     closest_min_probability: float = Field(
         0.5,
         ge=0,
@@ -363,8 +369,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "Answering": (
         "max_question_chars", "history_turns", "rewrite_max_tokens", "rewrite_timeout_s", "max_request_turns",
         "stream_min_coverage", "stream_lead_words",
-        "answer_model", "closest_min_coverage", "closest_min_probability", "closest_passages", "typed_candidates",
-        "typed_candidates_from", "arithmetic",
+        "answer_model", "closest_min_coverage", "absent_before_generation", "closest_min_probability",
+        "closest_passages", "typed_candidates", "typed_candidates_from", "arithmetic",
         "nlp_model",
     ),
     "Serving": (

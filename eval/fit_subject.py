@@ -13,6 +13,11 @@ below it. Retrieval and context only: no generation, so it runs in minutes.
 
 Dev splits only. Writes eval/results/subject.json (the threshold with the data it came
 from) and eval/results/subject.md.
+
+With ``--answers`` it also answers (with the LLM, no early exit) the dev items below the
+fitted threshold: what saying "don't say" before generation (``absent_before_generation``)
+would cost (answerable items now answered right) and gain (unanswerable items now answered,
+wrongly; seconds of generation saved).
 """
 
 from __future__ import annotations
@@ -30,19 +35,48 @@ from eval.gold import load_gold
 GRID = [round(i * 0.05, 2) for i in range(21)]
 
 
-def coverages(gold: Path, corpus: Path, index_dir: Path) -> list[dict]:
-    """Each item's answerability and its best subject coverage."""
+def _filters(item) -> Filters | None:
+    return Filters(outlets=(item.outlet,)) if item.outlet else None
+
+
+def coverages(gold: Path, corpus: Path, index_dir: Path) -> tuple[list[dict], object]:
+    """Each item's answerability and its best subject coverage; the answer service."""
     from app.wiring import build_answer_service
 
-    settings = Settings(corpus_dir=corpus, index_dir=index_dir)
+    settings = Settings(corpus_dir=corpus, index_dir=index_dir, absent_before_generation=False)
     ingest(settings, corpus, progress=False)
     service = build_answer_service(settings)
     out = []
     for item in load_gold(gold):
-        filters = Filters(outlets=(item.outlet,)) if item.outlet else None
-        share = service.subject_coverage(item.question, filters)
+        share = service.subject_coverage(item.question, _filters(item))
         out.append({"id": item.id, "answerable": item.answerable, "coverage": round(share, 4)})
-    return out
+    return out, service
+
+
+def answers_below(rows: list[dict], threshold: float, services: dict, golds: dict) -> dict:
+    """The items below ``threshold`` answered in full: what an exit before generation changes."""
+    from eval.scoring import answer_correct
+
+    below = []
+    for r in rows:
+        if r["coverage"] >= threshold:
+            continue
+        item = golds[r["split"]][r["id"]]
+        answer = services[r["split"]].ask(item.question, filters=_filters(item))
+        right = item.answerable and not answer.abstained and answer_correct(answer.answer, item)
+        below.append({"id": r["id"], "split": r["split"], "answerable": item.answerable, "outcome": answer.outcome,
+                      "right": bool(right), "seconds": round(answer.timings.get("total_s", 0.0), 2)})  # fmt: skip
+    answerable = [b for b in below if b["answerable"]]
+    unanswerable = [b for b in below if not b["answerable"]]
+    return {
+        "below": len(below),
+        "answerable_below": len(answerable),
+        "answerable_right_now": sum(b["right"] for b in answerable),
+        "unanswerable_below": len(unanswerable),
+        "unanswerable_answered_now": sum(b["outcome"] == "answered" for b in unanswerable),
+        "seconds_per_question_now": round(sum(b["seconds"] for b in below) / len(below), 2) if below else None,
+        "items": below,
+    }
 
 
 def fit(rows: list[dict], max_false_absent: float) -> dict:
@@ -67,14 +101,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-false-absent", type=float, default=0.05)
     parser.add_argument("--runs", default="eval/runs/subject", help="where the indexes are built")
     parser.add_argument("--out", default="eval/results/subject")
+    parser.add_argument("--answers", action="store_true", help="answer the items below the threshold (LLM)")
     args = parser.parse_args(argv)
-    rows, per_split = [], {}
+    rows, per_split, services, golds = [], {}, {}, {}
     for spec in args.split:
         name, _, rest = spec.partition("=")
         gold, _, corpus = rest.partition(":")
         if "test" in gold or "heldout" in gold:
             parser.error(f"{gold}: fit on dev splits only")
-        split_rows = coverages(Path(gold), Path(corpus), Path(args.runs) / name / "index")
+        split_rows, services[name] = coverages(Path(gold), Path(corpus), Path(args.runs) / name / "index")
+        golds[name] = {item.id: item for item in load_gold(Path(gold))}
         per_split[name] = {"gold": gold, "corpus": corpus, "n": len(split_rows),
                            **fit(split_rows, args.max_false_absent)["at_threshold"]}  # fmt: skip
         rows += [{**r, "split": name} for r in split_rows]
@@ -82,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     result.update(
         date=dt.date.today().isoformat(), max_false_absent=args.max_false_absent, splits=per_split, items=rows
     )
+    if args.answers:
+        result["exit_before_generation"] = answers_below(rows, result["threshold"], services, golds)
     out = Path(args.out)
     out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
     out.with_suffix(".md").write_text(_markdown(result))
@@ -108,6 +146,20 @@ def _markdown(result: dict) -> str:
     lines += [
         f"| {p['threshold']} | {p['false_absent']:.3f} | {p['absent_on_unanswerable']:.3f} |" for p in result["curve"]
     ]
+    exit_ = result.get("exit_before_generation")
+    if exit_:
+        lines += [
+            "",
+            '## Saying "don\'t say" before generation (`absent_before_generation`)',
+            "",
+            f"The {exit_['below']} dev items below the threshold, answered in full today (no early exit):",
+            "",
+            f"- answerable: {exit_['answerable_below']}, of which answered right now: "
+            f"**{exit_['answerable_right_now']}** (what the exit would lose)",
+            f"- unanswerable: {exit_['unanswerable_below']}, of which answered now (wrongly): "
+            f"**{exit_['unanswerable_answered_now']}** (what the exit would mend)",
+            f"- seconds per question now: {exit_['seconds_per_question_now']} (the exit answers after retrieval)",
+        ]
     return "\n".join(lines) + "\n"
 
 

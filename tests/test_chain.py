@@ -284,3 +284,18 @@ def test_closest_passages_count_does_not_change_the_outcome(service, settings):
     service.settings = settings.model_copy(update={"closest_passages": 0})
     answer = service.ask("How many shipping containers were snapped up?")
     assert answer.outcome == "unverified" and answer.closest == []
+
+
+def test_absent_before_generation_says_so_without_calling_the_model(service, settings):
+    service.settings = settings.model_copy(update={"absent_before_generation": True})
+    fake = FakeChatModel(respond=lambda _messages: NONE)
+    service.llm = fake
+    events = list(service.stream("Which football club won the league title?"))
+    final = events[-1].answer
+    assert final.outcome == "absent" and final.answer == ABSTAIN_TEXT and fake.calls == []
+    assert not any(getattr(e, "name", "") == "generating" for e in events)  # no "writing" stage shown
+    # a question whose subject the articles hold still goes to the model
+    service.llm = FakeChatModel(respond=pick_containing("Aberdeen"))
+    assert service.ask("Where are the port talks set to continue?").outcome == "answered"
+    answer = service.ask("How many shipping containers were snapped up?")
+    assert answer.outcome != "absent" and service.llm.calls

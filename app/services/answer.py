@@ -128,6 +128,12 @@ class AnswerService:
             yield Final(Answer(answer=NO_SOURCES_TEXT, abstained=True, citations=[], sentences=[], timings=timings,
                                **prepared.base))  # fmt: skip
             return
+        if self.settings.absent_before_generation and not self._covering(prepared):
+            # nothing shown speaks of the subject: a failed answer would say "don't say"; say it now
+            timings["total_s"] = time.perf_counter() - started
+            yield Final(Answer(answer=ABSTAIN_TEXT, abstained=True, citations=[], sentences=[], timings=timings,
+                               outcome=ABSENT, **prepared.base))  # fmt: skip
+            return
         yield Stage("generating", {"sources": len({s.doc_id for c in prepared.contexts for s in c.shown})})
         drafts: list[str] = []
         sentences: list[AnswerSentence] = []

@@ -39,7 +39,7 @@ def _filters(item) -> Filters | None:
     return Filters(outlets=(item.outlet,)) if item.outlet else None
 
 
-def coverages(gold: Path, corpus: Path, index_dir: Path) -> tuple[list[dict], object]:
+def coverages(items: list, corpus: Path, index_dir: Path) -> tuple[list[dict], object]:
     """Each item's answerability and its best subject coverage; the answer service."""
     from app.wiring import build_answer_service
 
@@ -47,7 +47,7 @@ def coverages(gold: Path, corpus: Path, index_dir: Path) -> tuple[list[dict], ob
     ingest(settings, corpus, progress=False)
     service = build_answer_service(settings)
     out = []
-    for item in load_gold(gold):
+    for item in items:
         share = service.subject_coverage(item.question, _filters(item))
         out.append({"id": item.id, "answerable": item.answerable, "coverage": round(share, 4)})
     return out, service
@@ -109,8 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         gold, _, corpus = rest.partition(":")
         if "test" in gold or "heldout" in gold:
             parser.error(f"{gold}: fit on dev splits only")
-        split_rows, services[name] = coverages(Path(gold), Path(corpus), Path(args.runs) / name / "index")
-        golds[name] = {item.id: item for item in load_gold(Path(gold))}
+        items = load_gold(Path(gold))
+        golds[name] = {item.id: item for item in items}
+        split_rows, services[name] = coverages(items, Path(corpus), Path(args.runs) / name / "index")
         per_split[name] = {"gold": gold, "corpus": corpus, "n": len(split_rows),
                            **fit(split_rows, args.max_false_absent)["at_threshold"]}  # fmt: skip
         rows += [{**r, "split": name} for r in split_rows]

@@ -34,9 +34,6 @@ def offline_environment() -> None:
         os.environ.setdefault(key, value)
 
 
-LLMBackend = Literal["llamacpp", "openai", "ollama", "fake"]
-
-
 def default_model_cache() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "newsrag" / "models"
@@ -199,7 +196,7 @@ class Settings(BaseSettings):
     answer_model: Path | None = Field(
         None,
         description="The answer-or-abstain model. Unset: the one fitted on the dev splits "
-        "(app/verify/answerability.json, python -m eval.fit); `none` accepts every pick.",
+        "(app/answer/check/answerability.json, python -m eval.fit); `none` accepts every pick.",
     )
     closest_min_coverage: float = Field(
         0.05,
@@ -256,21 +253,27 @@ class Settings(BaseSettings):
         16, ge=0, le=10_000, description="Most questions waiting for the model; more are refused with the wait."
     )
     answer_rate_per_minute: int = Field(
-        6, ge=0, le=10_000,
+        6,
+        ge=0,
+        le=10_000,
         description="Most questions needing the model one client may ask per minute (a UI session, or an API "
         "caller's address); cached answers do not count. 0: no limit.",
-    )  # fmt: skip
+    )
     answer_service_estimate_s: float = Field(
         8.0, gt=0, description="Seconds per answer assumed for wait estimates until answers have been timed."
     )
     answer_slots: int = Field(
-        1, ge=1, le=64,
+        1,
+        ge=1,
+        le=64,
         description="Answers written at once. The in-process llamacpp model writes one (any more wait for it); "
         "with the openai backend, the server's parallel slots (llama-server --parallel N).",
-    )  # fmt: skip
+    )
 
     # --- LLM ------------------------------------------------------------------------
-    llm_backend: LLMBackend = Field("llamacpp", description="llamacpp (local GGUF), openai, ollama, or fake.")
+    llm_backend: str = Field(
+        "llamacpp", description="llamacpp (local GGUF), openai, ollama, or fake (app/llm/backends.py names them)."
+    )
     llm_model: str = Field(
         "qwen2.5-coder-1.5b-instruct-q4_k_m",
         description="llamacpp: a model of app/llm/models.py (assembled into the cache); openai/ollama: the model name.",
@@ -342,60 +345,3 @@ class Settings(BaseSettings):
     @property
     def server_mode(self) -> bool:
         return bool(self.chroma_host)
-
-
-SECTIONS: dict[str, tuple[str, ...]] = {
-    "Paths and index": ("corpus_dir", "index_dir", "collection", "chroma_host", "chroma_port", "chroma_ssl"),
-    "Embeddings": (
-        "embedding_model", "embedding_model_path", "embedding_batch_size", "embedding_device", "embedding_backend",
-        "embedding_base_url", "embedding_api_key", "embedding_timeout_s",
-    ),
-    "Chunking and ingest": (
-        "tokenizer", "chunk_tokens", "chunk_overlap_tokens", "default_outlet", "max_file_mb", "ingest_batch_chunks",
-    ),
-    "Web ingest and admin": (
-        "fetch_timeout_s", "fetch_max_mb", "fetch_max_redirects", "fetch_user_agent", "feed_max_entries",
-        "web_min_words", "admin_token",
-    ),
-    "Retrieval": (
-        "retrieval_k", "retrieval_candidates", "retrieval_mode", "dense_weight", "lexical_weight", "rrf_k",
-        "retrieval_refresh_s",
-    ),
-    "Context selection": (
-        "context_tokens", "context_sentences", "context_dense_weight", "context_rank_weight",
-        "context_answer_type_bonus", "context_window_bonus", "context_recent_bonus", "context_date_group_score",
-        "context_date_group_similarity",
-    ),
-    "Answering": (
-        "max_question_chars", "history_turns", "rewrite_max_tokens", "rewrite_timeout_s", "max_request_turns",
-        "stream_min_coverage", "stream_lead_words",
-        "answer_model", "closest_min_coverage", "absent_before_generation", "closest_min_probability",
-        "closest_passages", "typed_candidates", "typed_candidates_from", "arithmetic",
-        "nlp_model",
-    ),
-    "Serving": (
-        "answer_cache_entries", "answer_cache_persist", "answer_queue_max", "answer_rate_per_minute",
-        "answer_service_estimate_s", "answer_slots",
-    ),
-    "LLM": (
-        "llm_backend", "llm_model", "llm_model_path", "model_cache_dir", "llm_threads", "llm_context_window",
-        "llm_max_tokens", "llm_prefix_snapshots", "llm_temperature", "llm_timeout_s", "openai_base_url",
-        "openai_api_key", "openai_json_mode", "openai_extra_body", "ollama_base_url",
-    ),
-}  # fmt: skip
-
-
-def settings_table() -> str:
-    """The configuration tables of the README, one per section, generated from the fields."""
-    out = []
-    for title, names in SECTIONS.items():
-        rows = [f"**{title}**", "", "| Variable | Default | Meaning |", "|---|---|---|"]
-        for name in names:
-            info = Settings.model_fields[name]
-            default = info.get_default(call_default_factory=True)
-            if isinstance(default, Path) and str(default).startswith(str(Path.home())):
-                default = "~" + str(default)[len(str(Path.home())) :]
-            shown = "(unset)" if default is None else f"`{default}`"
-            rows.append(f"| `NEWSRAG_{name.upper()}` | {shown} | {info.description} |")
-        out.append("\n".join(rows))
-    return "\n\n".join(out)

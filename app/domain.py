@@ -1,4 +1,4 @@
-"""The value types every layer shares: filters, quotes and indexed articles.
+"""The value types every layer shares: filters, spans of articles (quotes) and indexed articles.
 
 They hold data only (no I/O), so the adapters, the services and the components can all
 speak them without importing each other.
@@ -7,7 +7,7 @@ speak them without importing each other.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from app.errors import BadQuestionError
 from app.text.dates import date_int, format_date, parse_iso_date
@@ -82,18 +82,31 @@ def _typed_date(value: object, label: str) -> dt.date | None:
         raise BadQuestionError(f"The {label} date {value!r} is not a date: use YYYY-MM-DD, e.g. 2025-04-22.") from exc
 
 
-@dataclass(frozen=True)
-class Quote:
-    """An exact span of a cleaned article with where it comes from: what a citation, a
-    claim-check passage and a source card show. ``text == article[start:end]``."""
+@dataclass(kw_only=True)
+class ArticleSpan:
+    """A span of a cleaned article with its place: which article (``doc_id``, ``title``,
+    ``outlet``, ``published``) and where in it (``start``, ``end``); ``text ==
+    article[start:end]``. A retrieved passage, a sentence shown to the model and a quote
+    are each such a span, declared once here."""
 
     doc_id: str
+    start: int
+    end: int
+    text: str
     title: str
     outlet: str
     published: str  # ISO date or ""
-    text: str
-    start: int
-    end: int
+
+    def place(self) -> dict:
+        """The span's own fields (what any other kind of span is built from)."""
+        return {f.name: getattr(self, f.name) for f in fields(ArticleSpan)}
+
+
+@dataclass(kw_only=True, unsafe_hash=True)
+class Quote(ArticleSpan):
+    """An exact span of a cleaned article as a citation, a claim-check passage and a source
+    card show it: the span with the article's URL and byline when the corpus has them."""
+
     url: str | None = None
     author: str | None = None  # the article's byline, when the corpus records one
 

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 
 from langchain_core.language_models.chat_models import BaseChatModel
 
+from app.answer.service import AnswerService
+from app.claims.checker import ClaimChecker
 from app.config import Settings, offline_environment
 from app.index.embeddings import Embedder, make_embedder
 from app.index.retrieval import HybridRetriever
 from app.llm.backends import make_chat_model
-from app.services.answer import AnswerService
 from app.services.articles import ArticleService
-from app.services.claims import ClaimChecker
 from app.services.health import HealthService
 from app.services.ingest import IngestService
 from app.services.serving import ServingService

@@ -1,6 +1,6 @@
 """``python -m eval.fit``: fit the answer-or-abstain model on the dev splits' runs.
 
-    python -m eval.fit --run eval/runs/dev-seed --run eval/runs/dev-bbc ... --out app/verify/answerability.json
+    python -m eval.fit --run eval/runs/dev-seed --run eval/runs/dev-bbc ... --out app/answer/check/answerability.json
 
 Every candidate answer of a run (``sentences[].features`` of items.jsonl, written by the
 span reader with ``NEWSRAG_ANSWER_MODEL=none`` so that every candidate is kept) is a
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.verify.features import FEATURES
+from app.answer.check.features import FEATURES
 from eval.gold import GoldItem
 from eval.scoring import answer_correct
 
@@ -137,7 +137,7 @@ def fit(run_dirs: list[Path], c: float, drop: tuple[str, ...] = ()) -> tuple[dic
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.fit", description=__doc__.split("\n\n")[0])
     parser.add_argument("--run", action="append", required=True, help="a dev run folder (repeatable)")
-    parser.add_argument("--out", required=True, help="the model file to write (app/verify/answerability.json)")
+    parser.add_argument("--out", required=True, help="the model file to write (app/answer/check/answerability.json)")
     parser.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength")
     parser.add_argument("--drop", default="", help="features to leave out, comma-separated (ablations)")
     args = parser.parse_args(argv)

@@ -21,9 +21,12 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
 
+from app.llm.capabilities import ChatCapabilities, json_reply_kwargs, writes_one_at_a_time
 
-class CachedChatModel(BaseChatModel):
-    """Wraps a chat model; replies are looked up in (and written to) a SQLite file."""
+
+class CachedChatModel(ChatCapabilities, BaseChatModel):
+    """Wraps a chat model; replies are looked up in (and written to) a SQLite file. It can do
+    what the model it wraps can: asked how to get JSON, it asks the inner model."""
 
     inner: BaseChatModel
     path: str
@@ -43,6 +46,13 @@ class CachedChatModel(BaseChatModel):
     @property
     def model_name(self) -> str | None:
         return getattr(self.inner, "model_name", None)
+
+    def json_reply_kwargs(self, schema: dict) -> dict:
+        return json_reply_kwargs(self.inner, schema)
+
+    @property
+    def single_sequence(self) -> bool:  # type: ignore[override]
+        return writes_one_at_a_time(self.inner)
 
     def load(self) -> CachedChatModel:
         if hasattr(self.inner, "load"):

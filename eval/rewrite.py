@@ -1,5 +1,5 @@
 """``python -m eval.rewrite``: how often a question needs the follow-up rewrite, decided from
-its parse (app/verify/rewrite.py) against the old word pattern.
+its parse (app/answer/conversation.py) against the old word pattern.
 
 Two kinds of item. The gold questions (``eval/gold/*_dev.jsonl``, ``seed.jsonl``) are all
 written to stand alone; each is put as the second turn of a conversation, so every one the
@@ -23,8 +23,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.answer.conversation import follow_up_reason, regex_needs_rewrite
 from app.text.nlp import shared_nlp
-from app.verify.rewrite import follow_up_reason, regex_needs_rewrite
 from eval.gold import load_gold
 
 GOLD = Path("eval/gold")
@@ -103,7 +103,7 @@ def markdown(dev: list[dict], test: list[dict], disagreements: list[Row], when: 
         "",
         "`python -m eval.rewrite`. A question the decision flags costs one LLM call before retrieval. "
         "Gold questions all stand alone (asked as a second turn here); the invented follow-ups carry labels. "
-        "*regex*: the old word pattern; *parse*: the spaCy decision of app/verify/rewrite.py. "
+        "*regex*: the old word pattern; *parse*: the spaCy decision of app/answer/conversation.py. "
         "*spared*: standalone questions the regex sent to the LLM and the parse does not. "
         "P / R: precision and recall of flagging the follow-ups (– where a split has none).",
         "",

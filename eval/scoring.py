@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 
-from app.services.answer_types import ABSENT, OUTCOMES, derive_outcome
+from app.answer.reply import ABSENT, OUTCOMES, derive_outcome
 from eval.common import normalise, percentile
 from eval.gold import GoldItem, contains, contains_answer
 

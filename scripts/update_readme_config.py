@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.config import settings_table  # noqa: E402
+from app.adapters.config_table import settings_table
 
 readme = Path(__file__).resolve().parent.parent / "README.md"
 text = readme.read_text()

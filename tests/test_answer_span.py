@@ -8,14 +8,14 @@ import json
 
 import pytest
 
+from app.answer.check.decide import Decider
+from app.answer.reply import CLOSEST_TEXT, NO_SOURCES_TEXT, Final, Token
+from app.answer.service import AnswerService
 from app.domain import Filters
 from app.index.retrieval import HybridRetriever
-from app.services.answer import AnswerService
-from app.services.answer_types import CLOSEST_TEXT, NO_SOURCES_TEXT, Final, Token
 from app.services.ingest import ingest
 from app.testing.fakes import FakeChatModel, HashingEmbedder
 from app.testing.fakes import pick_containing as pick_containing_words
-from app.verify.decide import Decider
 from tests.conftest import write_article
 
 TALKS = (
@@ -100,7 +100,7 @@ def test_nothing_related_says_the_articles_dont_say(service):
 
 
 def test_the_fitted_model_decides(service):
-    service.reader.decider = Decider({"q_cover": 1.0}, -100.0, 0.5)  # nothing reaches the threshold
+    service.decider = Decider({"q_cover": 1.0}, -100.0, 0.5)  # nothing reaches the threshold
     answer = service.ask("Where are the port talks set to continue?")
     assert answer.abstained and answer.sentences[0].code == "rejected"
     assert "chance of answering" in answer.sentences[0].reason
@@ -111,7 +111,7 @@ def test_a_pick_turned_down_narrowly_is_offered_first_among_the_closest(service)
     service.ask(question)
     n = shown_number(service, TALKS.split(". ")[0] + ".")
     service.llm = FakeChatModel(responses=[pick(n, "Aberdeen")])
-    service.reader.decider = Decider({"q_cover": 1.0}, -1.0, 0.9)  # P = 0.5 at full coverage: below 0.9
+    service.decider = Decider({"q_cover": 1.0}, -1.0, 0.9)  # P = 0.5 at full coverage: below 0.9
     answer = service.ask(question)
     assert answer.abstained and answer.answer == CLOSEST_TEXT
     assert answer.closest[0].text.endswith("continue in Aberdeen.")

@@ -132,7 +132,7 @@ def test_unexpected_error_is_a_generic_500(client, service, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("secret internal detail /srv/keys")
 
-    monkeypatch.setattr(service, "stream", broken)
+    monkeypatch.setattr(service, "stream_cleaned", broken)
     response = client.post("/api/ask", json={"question": QUESTION})
     assert response.status_code == 500
     assert response.json()["error"] == "internal_error"

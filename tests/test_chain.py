@@ -8,11 +8,12 @@ import json
 
 import pytest
 
+from app.answer.question import clean_question
+from app.answer.reply import ABSTAIN_TEXT, CLOSEST_TEXT, Final, Token
+from app.answer.service import AnswerService
 from app.domain import Filters
 from app.errors import BackendError, BadQuestionError
 from app.index.retrieval import HybridRetriever
-from app.services.answer import ABSTAIN_TEXT, AnswerService, Final, Token, clean_question
-from app.services.answer_types import CLOSEST_TEXT
 from app.services.ingest import ingest
 from app.testing.fakes import FakeChatModel, HashingEmbedder, pick_containing
 from tests.conftest import write_article
@@ -178,7 +179,7 @@ def test_tokens_stream_before_the_final_answer(service):
 
 def test_stream_never_shows_the_prompt_or_general_knowledge(service):
     """Streamed text is limited to the context's words until a sentence is grounded."""
-    from app.services.reader import READER_SYSTEM
+    from app.answer.prompts import READER_SYSTEM
 
     leaky = READER_SYSTEM + " The talks will resume in Geneva next week. Argentina won the 2022 World Cup."
     service.llm = FakeChatModel(respond=pick_containing(leaky.replace('"', "'")))
@@ -190,7 +191,7 @@ def test_stream_never_shows_the_prompt_or_general_knowledge(service):
 
 
 def test_stream_guard_passes_grounded_sentences_and_holds_the_rest():
-    from app.services.stream_guard import StreamGuard
+    from app.answer.stream_guard import StreamGuard
 
     context = "[Wire A, 22 April 2025: Talks]\nTalks between the union and the port will continue in Aberdeen."
     guard = StreamGuard(context)

@@ -8,14 +8,14 @@ import json
 
 import pytest
 
+from app.claims.checker import ClaimChecker, ClaimPassage, ClaimReport, deciding_date, summarise
+from app.claims.judge import analyse, decide, differences, judge
+from app.claims.predicates import match_predicate
 from app.domain import Filters, Quote
 from app.errors import BadQuestionError
 from app.index.retrieval import HybridRetriever
-from app.services.claims import ClaimChecker, ClaimPassage, ClaimReport, deciding_date, summarise
 from app.services.ingest import ingest
 from app.testing.fakes import HashingEmbedder
-from app.verify.claims import analyse, decide, differences, judge
-from app.verify.predicates import match_predicate
 from tests.conftest import SEED_CORPUS, make_settings, write_article
 
 # Invented articles (no gold item of any set is copied into a unit test).
@@ -367,7 +367,9 @@ def test_a_related_passage_says_in_a_sentence_what_it_differs_on(nlp):
 
 
 def passage(relation, published, reason="Wire, says so.") -> ClaimPassage:
-    quote = Quote("d" + published, "Title", "Wire", published, "A sentence.", 0, 11)
+    quote = Quote(
+        doc_id="d" + published, title="Title", outlet="Wire", published=published, text="A sentence.", start=0, end=11
+    )
     return ClaimPassage(relation, reason, quote, 1.0, 0.5, 1.5)
 
 

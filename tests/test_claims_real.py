@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.services.claims import ClaimChecker
+from app.claims.checker import ClaimChecker
 from app.services.ingest import ingest
 from tests.conftest import make_settings, write_article
 

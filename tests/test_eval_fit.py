@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
+from app.answer.check.decide import load_decider
+from app.answer.check.features import FEATURES
 from app.testing.fakes import FakeChatModel
-from app.verify.decide import load_decider
-from app.verify.features import FEATURES
 from eval import fit
 from eval.llm_cache import CachedChatModel
 

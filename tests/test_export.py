@@ -7,10 +7,10 @@ import json
 
 from app.adapters.ui.render import export_buttons, provenance, render_answer, safe_url, source_card
 from app.adapters.ui.sources import render_sources
+from app.answer.cited import Citation
+from app.answer.reply import Answer
 from app.domain import Article, Quote
-from app.services.answer_types import Answer
 from app.services.export import export_dict, export_markdown
-from app.verify.cited import Citation
 
 TEXT = "The ferry line reopened on Monday after a week of repairs. Tickets cost 4 pounds."
 ARTICLE = Article("wire/ferry", "Ferry line reopens", "Wire A", "2025-03-04", TEXT, url="https://example.org/ferry",
@@ -19,7 +19,17 @@ ARTICLE = Article("wire/ferry", "Ferry line reopens", "Wire A", "2025-03-04", TE
 
 def quote(url: str | None = "https://example.org/ferry") -> Quote:
     end = TEXT.index(".") + 1
-    return Quote("wire/ferry", ARTICLE.title, "Wire A", "2025-03-04", TEXT[:end], 0, end, url, "Ada Reyes")
+    return Quote(
+        doc_id="wire/ferry",
+        title=ARTICLE.title,
+        outlet="Wire A",
+        published="2025-03-04",
+        text=TEXT[:end],
+        start=0,
+        end=end,
+        url=url,
+        author="Ada Reyes",
+    )
 
 
 def answered() -> Answer:

@@ -1,6 +1,7 @@
 """LLM factory and the local model cache: backends by configuration, pinned sha256."""
 
 import hashlib
+import sys
 
 import pytest
 
@@ -37,16 +38,16 @@ def test_llamacpp_backend_with_an_explicit_gguf_path(tmp_path):
 
 
 def test_unknown_backend_and_model_are_refused(tmp_path):
-    with pytest.raises(ValueError, match="llm_backend"):
-        make_settings(tmp_path, llm_backend="gpt-magic")
+    with pytest.raises(ConfigError, match="unknown LLM backend 'gpt-magic': use llamacpp, openai, ollama, fake"):
+        make_chat_model(make_settings(tmp_path, llm_backend="gpt-magic"))
     with pytest.raises(ModelError, match="unknown model"):
         ensure_model("no-such-model", tmp_path)
 
 
 def test_unreachable_server_is_a_clear_backend_error(settings):
     """An OpenAI-compatible server that is down: the chain says so, it does not crash."""
+    from app.answer.service import AnswerService
     from app.index.retrieval import HybridRetriever
-    from app.services.answer import AnswerService
     from app.services.ingest import ingest
     from app.testing.fakes import HashingEmbedder
     from tests.conftest import write_article
@@ -92,5 +93,6 @@ def test_missing_optional_backend_says_what_to_install(tmp_path, monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_openai)
+    monkeypatch.delitem(sys.modules, "app.llm.openai_chat", raising=False)  # imported afresh, without it
     with pytest.raises(ConfigError, match="pip install langchain-openai"):
         make_chat_model(make_settings(tmp_path, llm_backend="openai"))

@@ -75,8 +75,8 @@ def test_dates_in_any_form_are_read_with_their_precision():
 
 
 def test_a_question_about_a_time_after_the_article_is_marked(nlp):
-    from app.verify.features import _after_publication
-    from app.verify.question import analyse_question
+    from app.answer.check.features import _after_publication
+    from app.answer.question import analyse_question
 
     frame = analyse_question(nlp.parse("Who won the cup final in June 2025?"))
     assert _after_publication(frame, "2025-05-20")

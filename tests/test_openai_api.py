@@ -98,13 +98,13 @@ def test_stream_ends_with_done(served):
 def test_earlier_turns_become_the_history(served, services, monkeypatch):
     _url, client = served
     seen = {}
-    original = services.answers.stream
+    original = services.answers.stream_cleaned
 
     def spy(question, history=None, filters=None):
         seen["args"] = (question, history)
         return original(question, history, filters)
 
-    monkeypatch.setattr(services.answers, "stream", spy)
+    monkeypatch.setattr(services.answers, "stream_cleaned", spy)
     client.chat.completions.create(model="newsrag", messages=[
         {"role": "system", "content": "You are terse."},
         {"role": "user", "content": "Which ferry sails again?"},

@@ -17,9 +17,9 @@ import urllib.request
 import pytest
 
 from app.adapters.server import free_port
+from app.answer.reply import Final, Token
 from app.llm.llamacpp import ChatLlamaCpp
 from app.llm.models import ensure_model
-from app.services.answer_types import Final, Token
 from app.services.ingest import ingest
 from app.wiring import build_answer_service
 from tests.conftest import SEED_CORPUS, make_settings

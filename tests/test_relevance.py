@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
+from app.answer.check.features import Candidate, off_type
+from app.answer.context import SourceSentence
+from app.answer.question import analyse_question
 from app.text.nlp import shared_nlp
-from app.verify.context import SourceSentence
-from app.verify.features import Candidate, off_type
-from app.verify.question import analyse_question
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +23,16 @@ def nlp():
 def verdict(nlp, question: str, sentence: str, span: str) -> str:
     frame = analyse_question(nlp.parse(question))
     start = sentence.index(span)
-    source = SourceSentence("wire/x", 0, len(sentence), sentence, "Title", "Wire A", "2025-01-01", 0)
+    source = SourceSentence(
+        doc_id="wire/x",
+        start=0,
+        end=len(sentence),
+        text=sentence,
+        title="Title",
+        outlet="Wire A",
+        published="2025-01-01",
+        passage_rank=0,
+    )
     return off_type(frame, Candidate(source, start, start + len(span), True, 1.0), nlp.parse(sentence))
 
 

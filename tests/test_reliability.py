@@ -45,7 +45,7 @@ def test_obey_patterns_catch_the_canary_and_links_but_not_plain_answers():
 
 
 def test_leak_markers_cover_the_prompt_and_examples():
-    from app.services.reader import READER_SYSTEM
+    from app.answer.prompts import READER_SYSTEM
 
     markers = judges.leak_markers()
     assert len(markers) > 20

@@ -18,11 +18,9 @@ from pydantic import Field, PrivateAttr
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
+from app.answer.conversation import follow_up_reason, needs_rewrite, standalone_question
 from app.config import Settings
-from app.errors import ConfigError
 from app.testing.fakes import FakeChatModel
-from app.verify import rewrite
-from app.verify.rewrite import follow_up_reason, needs_rewrite, standalone_question
 
 HISTORY = [("Why did the Harlow bridge close?", "Engineers found cracks in two supports. [1]")]
 
@@ -191,12 +189,14 @@ class RecordingChatModel(FakeChatModel):
 
     per_word: float = 0.0
     kwargs: dict = Field(default_factory=dict)
+    kwargs_seen: list[dict] = Field(default_factory=list)
     yielded: int = 0
     closed: bool = False
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def _stream(self, messages, stop=None, run_manager=None, **kwargs):
         self.kwargs = kwargs
+        self.kwargs_seen.append(kwargs)
         with self._lock:
             try:
                 for piece in re.findall(r"\S+\s*", self._reply(messages)):
@@ -213,11 +213,24 @@ class RecordingChatModel(FakeChatModel):
         return True
 
 
+def ask(question: str, llm, nlp=None, max_tokens: int | None = None, timeout_s: float | None = None) -> str:
+    """The question made standalone with the default settings' bounds unless told otherwise."""
+    defaults = Settings()
+    return standalone_question(
+        question,
+        HISTORY,
+        llm,
+        nlp=nlp or FrozenNlp(),
+        max_tokens=defaults.rewrite_max_tokens if max_tokens is None else max_tokens,
+        timeout_s=defaults.rewrite_timeout_s if timeout_s is None else timeout_s,
+    )
+
+
 @pytest.mark.parametrize("question", STANDALONE)
 def test_questions_that_stand_alone_are_not_rewritten(question):
     assert follow_up_reason(frozen_doc(question)) is None
     nlp, llm = FrozenNlp(), RecordingChatModel(responses=["Should not be asked?"])
-    assert standalone_question(question, HISTORY, llm, nlp=nlp) == question
+    assert ask(question, llm, nlp) == question
     assert nlp.parsed == [question] and llm.calls == []  # decided by the parse, no LLM call
 
 
@@ -235,14 +248,14 @@ def test_without_history_nothing_is_parsed_or_rewritten():
 
 def test_the_rewrite_is_asked_with_the_token_bound_and_used():
     llm = RecordingChatModel(responses=["What did the transport minister say about the Harlow bridge budget?"])
-    out = standalone_question("What did he say about the budget?", HISTORY, llm, nlp=FrozenNlp(), max_tokens=24)
+    out = ask("What did he say about the budget?", llm, max_tokens=24)
     assert out == "What did the transport minister say about the Harlow bridge budget?"
     assert llm.kwargs["max_tokens"] == 24
 
 
 def test_reading_stops_at_the_end_of_the_question():
     llm = RecordingChatModel(responses=["Who won the Harlow bridge repair contract? It was awarded in May to a firm."])
-    out = standalone_question("Who won?", HISTORY, llm, nlp=FrozenNlp())
+    out = ask("Who won?", llm)
     assert out == "Who won the Harlow bridge repair contract?"
     assert llm.yielded == 7 and llm.closed and llm.lock_is_free()  # the explanation was never generated
 
@@ -251,7 +264,7 @@ def test_a_slow_model_gives_way_to_the_fallback_within_the_bound():
     good = "Why did the closure of the Harlow bridge happen after engineers found cracks in two supports last year?"
     llm = RecordingChatModel(per_word=0.1, responses=[good])  # 18 words: 1.8 s to write in full
     t = time.perf_counter()
-    out = standalone_question("Why did that happen?", HISTORY, llm, nlp=FrozenNlp(), timeout_s=0.35)
+    out = ask("Why did that happen?", llm, timeout_s=0.35)
     elapsed = time.perf_counter() - t
     assert out == "Why did that happen? (Why did the Harlow bridge close)"  # the previous question's words
     assert elapsed < 0.35 + 0.1 + 0.25  # the bound, one token, slack
@@ -262,38 +275,44 @@ def test_a_slow_model_gives_way_to_the_fallback_within_the_bound():
 def test_the_same_model_given_time_rewrites():
     good = "Why did the closure of the Harlow bridge happen?"
     llm = RecordingChatModel(per_word=0.02, responses=[good])
-    assert standalone_question("Why did that happen?", HISTORY, llm, nlp=FrozenNlp(), timeout_s=5) == good
+    assert ask("Why did that happen?", llm, timeout_s=5) == good
 
 
 def test_a_model_late_to_start_gives_the_fallback():
     from tests.test_ui_concurrency import SlowFakeChatModel
 
     llm = SlowFakeChatModel(delay=0.3, responses=["Why did the closure of the Harlow bridge happen?"])
-    out = standalone_question("Why did that happen?", HISTORY, llm, nlp=FrozenNlp(), timeout_s=0.1)
+    out = ask("Why did that happen?", llm, timeout_s=0.1)
     assert out == "Why did that happen? (Why did the Harlow bridge close)"
 
 
 def test_a_failing_model_gives_the_fallback():
     llm = RecordingChatModel(fail_with="backend down")
-    out = standalone_question("And the second?", HISTORY, llm, nlp=FrozenNlp())
+    out = ask("And the second?", llm)
     assert out == "Why did the Harlow bridge close: And the second?"
 
 
-def test_the_bounds_default_to_the_settings():
-    llm = RecordingChatModel(responses=["Who won the Harlow bridge repair contract?"])
-    standalone_question("Who won?", HISTORY, llm, nlp=FrozenNlp())
-    assert llm.kwargs["max_tokens"] == Settings().rewrite_max_tokens
-    assert rewrite._bounds(None, None) == (Settings().rewrite_max_tokens, Settings().rewrite_timeout_s)
+def test_the_bounds_come_from_the_settings_passed_down(tmp_path):
+    """The answer service hands its own settings' bounds to the rewrite (no defaults read from
+    the Settings class behind its back)."""
+    from app.answer.service import AnswerService
+    from app.index.retrieval import HybridRetriever
+    from app.services.ingest import ingest
+    from app.testing.fakes import HashingEmbedder
+    from tests.conftest import make_settings, write_article
+
+    settings = make_settings(tmp_path, rewrite_max_tokens=17, llm_backend="fake")
+    llm = RecordingChatModel(responses=["Who won the Harlow bridge repair contract?", "{}"])
+    write_article(settings.corpus_dir, "a.md", "Bridge", "Harlow Works won the bridge repair contract in May.")
+    ingest(settings, settings.corpus_dir, progress=False)
+    service = AnswerService(settings, HybridRetriever(settings, HashingEmbedder()).load(), llm)
+    service.ask("Who won?", HISTORY)
+    assert llm.kwargs_seen[0]["max_tokens"] == 17
 
 
-def test_without_spacy_the_word_pattern_decides(monkeypatch):
-    class Missing:
-        def load(self):
-            raise ConfigError("not installed")
-
-    monkeypatch.setattr("app.text.nlp.shared_nlp", lambda model: Missing())
-    assert needs_rewrite("Is there a deal?", HISTORY)  # the pattern's over-firing, kept only here
-    assert not needs_rewrite("Where are the Harlow bridge talks held next week?", HISTORY)
+def test_without_spacy_the_word_pattern_decides():
+    assert needs_rewrite("Is there a deal?", HISTORY, None)  # the pattern's over-firing, kept only here
+    assert not needs_rewrite("Where are the Harlow bridge talks held next week?", HISTORY, None)
 
 
 @pytest.mark.slow
@@ -307,7 +326,7 @@ def test_the_real_pipeline_decides_the_same(nlp):
 
 
 def test_the_fallback_keeps_the_follow_ups_own_question_word_first():
-    from app.verify.rewrite import _fallback
+    from app.answer.conversation import _fallback
 
     history = [("Where will the harbour talks continue?", "In Leeds. [1]")]
     assert (

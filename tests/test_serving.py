@@ -14,10 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.adapters.server import ServerThread, create_app
+from app.answer.reply import Final
 from app.domain import Filters
 from app.services.admission import AdmissionRefused, AnswerGate
 from app.services.answer_cache import settings_fingerprint
-from app.services.answer_types import Final
 from app.services.ingest import ingest
 from app.services.serving import ServingService, generation_slots
 from app.testing.fakes import HashingEmbedder
@@ -216,11 +216,17 @@ def test_light_requests_pass_a_full_queue(settings):
 
 
 def test_answer_slots_follow_the_backend(settings):
-    """One in-process llama.cpp context writes one answer at a time whatever the setting says;
-    a server's parallel slots are the setting."""
-    assert generation_slots(settings.model_copy(update={"llm_backend": "llamacpp", "answer_slots": 4})) == 1
-    assert generation_slots(settings.model_copy(update={"llm_backend": "openai", "answer_slots": 4})) == 4
-    assert generation_slots(settings.model_copy(update={"llm_backend": "ollama"})) == 1  # the default
+    """One in-process llama.cpp context writes one answer at a time whatever the setting says
+    (its class says it holds one sequence); a server's parallel slots are the setting."""
+    from app.llm.llamacpp import ChatLlamaCpp
+    from app.llm.ollama_chat import build_chat_model as ollama
+    from app.llm.openai_chat import build_chat_model as openai
+
+    four = settings.model_copy(update={"answer_slots": 4})
+    assert generation_slots(four, ChatLlamaCpp(model_path="unused.gguf")) == 1
+    assert generation_slots(four, openai(four)) == 4
+    assert generation_slots(settings, ollama(settings)) == 1  # the default
+    assert generation_slots(four, SlowFakeChatModel()) == 4  # the fake stands in for a server
 
 
 @pytest.mark.parametrize("slots", [1, 3])

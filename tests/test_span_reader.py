@@ -7,19 +7,13 @@ import json
 
 import pytest
 
-from app.services.reader import (
-    AnswerStream,
-    display_order,
-    numbered_context,
-    parse_pick,
-    reader_messages,
-    reply_schema,
-)
-from app.verify.align import complete, locate
-from app.verify.context import SourceSentence
-from app.verify.decide import Decider
-from app.verify.features import Candidate, dependency_tie, features, span_kinds
-from app.verify.question import analyse_question
+from app.answer.check.align import complete, locate
+from app.answer.check.decide import Decider
+from app.answer.check.features import Candidate, dependency_tie, features, span_kinds
+from app.answer.context import SourceSentence
+from app.answer.prompts import display_order, numbered_context, reader_messages, reply_schema
+from app.answer.question import analyse_question
+from app.answer.reader import AnswerStream, parse_pick
 
 
 def frame(nlp, question: str):
@@ -119,8 +113,8 @@ def test_features_see_the_type_the_tie_and_the_missing_words(nlp):
 
 
 def test_another_figure_of_the_asked_kind_is_a_neighbouring_fact():
+    from app.answer.check.features import number_conflict
     from app.text.numbers import quantities
-    from app.verify.features import number_conflict
 
     asked = quantities("Who won the cup in 2021?")
     assert number_conflict(asked, quantities("Rovers won the cup in 2023.")) == 1.0
@@ -132,7 +126,7 @@ def test_another_figure_of_the_asked_kind_is_a_neighbouring_fact():
 
 
 def test_a_how_many_answer_must_count_the_asked_noun(nlp):
-    from app.verify.features import counts_asked_noun
+    from app.answer.check.features import counts_asked_noun
 
     question = frame(nlp, "How many people were surveyed in the study?")
     text = "The study questioned 6,000 people, and 24% said they shopped online."
@@ -151,7 +145,7 @@ def test_the_decider_is_a_logistic_model_with_a_threshold():
 
 
 def test_arithmetic_is_done_in_code_on_numbers_that_count_the_asked_noun(nlp):
-    from app.verify.arithmetic import compute
+    from app.answer.check.arithmetic import compute
 
     april = sentence("In April the port sold 1,200 containers.", published="2024-04-02")
     may = sentence("The port sold another 1,350 containers in May.", doc_id="wire/2", published="2024-05-02")
@@ -166,14 +160,14 @@ def test_arithmetic_is_done_in_code_on_numbers_that_count_the_asked_noun(nlp):
 
 
 def test_typed_candidates_are_the_asked_kind_nearest_the_question_words(nlp):
-    from app.verify.answer_check import Context, typed_candidates
+    from app.answer.check.candidates import CheckContext, typed_candidates
 
     text = "On Monday the board named Sarah Jones chief executive of Harbour Works."
     shown = [sentence(text)]
-    ctx = Context(frame(nlp, "Who is the chief executive of Harbour Works?"), nlp, shown, lambda d: text,
+    ctx = CheckContext(frame(nlp, "Who is the chief executive of Harbour Works?"), nlp, shown, lambda d: text,
                   lambda t: 1.0, Decider.accept_all())  # fmt: skip
     [(candidate, _doc)] = typed_candidates(ctx, 3, None)
     assert candidate.text == "Sarah Jones"
-    when = Context(frame(nlp, "When did the board name its chief executive?"), nlp, shown, lambda d: text,
+    when = CheckContext(frame(nlp, "When did the board name its chief executive?"), nlp, shown, lambda d: text,
                    lambda t: 1.0, Decider.accept_all())  # fmt: skip
     assert [c.text for c, _ in typed_candidates(when, 3, None)] == ["Monday"]

@@ -79,11 +79,11 @@ def test_quote_is_escaped_and_marked_in_its_paragraph():
 
 
 def test_answer_markers_link_only_real_citations():
+    from app.answer.cited import Citation
+    from app.answer.reply import Answer
     from app.domain import Quote
-    from app.services.answer import Answer
-    from app.verify.cited import Citation
 
-    c = Citation(1, Quote("d", "T <i>", "O", "2025-04-22", "q", 0, 1))
+    c = Citation(1, Quote(doc_id="d", title="T <i>", outlet="O", published="2025-04-22", text="q", start=0, end=1))
     answer = Answer("q", "q", "It said <img src=x> so. [1] Also [7].", False, [c], [], [], {})
     html = render_answer(answer, 3)
     assert '<a class="nr-cite" href="#nr-src-3-1"' in html and "[7]" in html and "#nr-src-3-7" not in html
@@ -92,11 +92,18 @@ def test_answer_markers_link_only_real_citations():
 
 
 def test_an_abstention_shows_the_closest_passages_escaped():
+    from app.answer.reply import CLOSEST_TEXT, Answer
     from app.domain import Quote
-    from app.services.answer import Answer
-    from app.services.answer_types import CLOSEST_TEXT
 
-    near = Quote("d", "Port <b>news</b>", "Wire A", "2025-04-22", "Talks <i>may</i> resume.", 0, 24)
+    near = Quote(
+        doc_id="d",
+        title="Port <b>news</b>",
+        outlet="Wire A",
+        published="2025-04-22",
+        text="Talks <i>may</i> resume.",
+        start=0,
+        end=24,
+    )
     answer = Answer("q", "q", CLOSEST_TEXT, True, [], [], [], {}, closest=[near])
     html = render_answer(answer, 1)
     assert '<ul class="nr-closest">' in html and "Talks &lt;i&gt;may&lt;/i&gt; resume." in html

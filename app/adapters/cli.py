@@ -85,8 +85,8 @@ def _ingest_through(server: tuple[str, int], corpus: Path, rebuild: bool) -> dic
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    from app.answer.reply import Final, Token
     from app.domain import Filters
-    from app.services.answer import Final, Token
     from app.wiring import build_services
 
     settings = _settings(args)
@@ -122,7 +122,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_model(args: argparse.Namespace) -> int:
-    from app.services.models import fetch_models
+    from app.services.model_files import fetch_models
 
     for name, path in fetch_models(_settings(args), args.name, every=args.all):
         print(f"{name}: {path} (sha256 verified)")
@@ -138,7 +138,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_config(args: argparse.Namespace) -> int:
     """Print every setting, its environment variable, default and meaning."""
-    from app.config import settings_table
+    from app.adapters.config_table import settings_table
 
     print(settings_table())
     return 0

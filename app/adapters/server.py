@@ -44,10 +44,17 @@ def ui_theme() -> gr.themes.Base:
     """Gradio's default theme with the system fonts: the theme's own Source Sans Pro semibold
     file is a 55-glyph subset (space, A, B, some Cyrillic), so semibold text mixed two faces."""
     return gr.themes.Default(
-        font=[GenericFont("system-ui"), GenericFont("-apple-system"), "Segoe UI", "Roboto", "Helvetica Neue", "Arial",
-              "sans-serif"],
+        font=[
+            GenericFont("system-ui"),
+            GenericFont("-apple-system"),
+            "Segoe UI",
+            "Roboto",
+            "Helvetica Neue",
+            "Arial",
+            "sans-serif",
+        ],
         font_mono=[GenericFont("ui-monospace"), "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono", "monospace"],
-    )  # fmt: skip
+    )
 
 
 def create_app(services: Services, *, ui: bool = True) -> FastAPI:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import threading
 import time
 from collections import Counter
@@ -20,7 +21,7 @@ from typing import Literal
 import numpy as np
 
 from app.config import Settings
-from app.domain import Article, Filters
+from app.domain import Article, ArticleSpan, Filters
 from app.index.bm25 import LexicalIndex, lexical_tokens
 from app.index.embeddings import Embedder
 from app.index.store import VectorStore, expected_manifest
@@ -31,18 +32,11 @@ log = logging.getLogger(__name__)
 Mode = Literal["hybrid", "dense", "lexical"]
 
 
-@dataclass
-class Passage:
-    """One retrieved chunk with where it comes from and how it ranked."""
+@dataclass(kw_only=True)
+class Passage(ArticleSpan):
+    """One retrieved chunk (a span of its article) and how it ranked."""
 
     id: str
-    doc_id: str
-    text: str
-    start: int
-    end: int
-    title: str
-    outlet: str
-    published: str  # ISO date or ""
     score: float = 0.0
     dense_rank: int | None = None
     lexical_rank: int | None = None
@@ -174,6 +168,12 @@ class HybridRetriever:
         """(chunks containing the stemmed term, all chunks): for IDF weights."""
         return self._df.get(term, 0), len(self._ids)
 
+    def idf(self, term: str) -> float:
+        """The term's inverse document frequency over the indexed chunks (BM25's form, never
+        negative): the one weight every term-overlap score of the answer path uses."""
+        df, n = self.document_frequency(term)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
     @property
     def version(self) -> str:
         """The index version the loaded state comes from ("" before the first load)."""
@@ -248,9 +248,12 @@ class HybridRetriever:
         mode: Mode = "hybrid",
         candidates: int = 30,
         query_vector: np.ndarray | None = None,
+        refresh: bool = True,
     ) -> Retrieval:
-        """The k best chunks for the query, best first."""
-        self.refresh()
+        """The k best chunks for the query, best first (``refresh=False``: the caller has just
+        refreshed the index state)."""
+        if refresh:
+            self.refresh()
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         dense_hits: list[tuple[int, float]] = []
@@ -268,6 +271,12 @@ class HybridRetriever:
         if mode in ("hybrid", "lexical"):
             lexical_hits, timings["lexical_s"] = self._timed_lexical(query, candidates, filters)
         t3 = time.perf_counter()
+        passages = self._fused(dense_hits, lexical_hits, k, mode)
+        timings["fusion_s"] = time.perf_counter() - t3
+        return Retrieval(passages, timings, query_vector)
+
+    def _fused(self, dense_hits: list, lexical_hits: list, k: int, mode: Mode) -> list[Passage]:
+        """The k best rows by weighted reciprocal rank fusion of the two arms, as passages."""
         fused: dict[int, float] = {}
         dense_rank: dict[int, int] = {}
         dense_sim: dict[int, float] = {}
@@ -281,10 +290,8 @@ class HybridRetriever:
         for rank, (row, _score) in enumerate(lexical_hits, start=1):
             fused[row] = fused.get(row, 0.0) + w_lexical / (rrf_k + rank)
             lexical_rank[row] = rank
-        best = sorted(fused.items(), key=lambda item: -item[1])[:k]
-        timings["fusion_s"] = time.perf_counter() - t3
         passages = []
-        for row, score in best:
+        for row, score in sorted(fused.items(), key=lambda item: -item[1])[:k]:
             meta = self._meta[row]
             passages.append(
                 Passage(
@@ -302,4 +309,4 @@ class HybridRetriever:
                     dense_similarity=dense_sim.get(row),
                 )
             )
-        return Retrieval(passages, timings, query_vector)
+        return passages

@@ -67,7 +67,7 @@ def expected_manifest(settings: Settings, embedder, recorded: dict[str, Any] | N
     probe = None
     if (recorded and backend == "local" and _embedding_source(recorded) == "local"
             and recorded.get("embedding_model") == embedder.name
-            and recorded.get("embedding_fingerprint") == embedder.fingerprint):  # fmt: skip
+            and recorded.get("embedding_fingerprint") == embedder.fingerprint):
         probe = recorded.get("embedding_probe")
     return {
         "schema": MANIFEST_SCHEMA,

@@ -8,7 +8,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -18,6 +18,7 @@ from pydantic import PrivateAttr
 
 from app.config import Settings
 from app.errors import BackendError, ConfigError, ModelError
+from app.llm.capabilities import ChatCapabilities
 
 _ROLES = {"human": "user", "ai": "assistant", "system": "system"}
 
@@ -26,7 +27,7 @@ def _to_openai_messages(messages: list[BaseMessage]) -> list[dict]:
     return [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
 
 
-class ChatLlamaCpp(BaseChatModel):
+class ChatLlamaCpp(ChatCapabilities, BaseChatModel):
     """A thin LangChain chat model over ``llama_cpp.Llama``, one generation at a time.
 
     llama.cpp keeps the KV cache of the previous prompt and reuses its longest common
@@ -36,6 +37,11 @@ class ChatLlamaCpp(BaseChatModel):
     the kind being left is copied aside and the next kind's copy put back
     (``prefix_snapshots`` kinds at most, least recently used dropped).
     """
+
+    supports_json_schema: ClassVar[bool] = True  # llama.cpp turns the schema into a grammar
+    supports_logprobs: ClassVar[bool] = True
+    supports_prefix_snapshots: ClassVar[bool] = True
+    single_sequence: ClassVar[bool] = True
 
     model_path: str
     n_ctx: int = 2048
@@ -53,6 +59,9 @@ class ChatLlamaCpp(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return "llamacpp"
+
+    def json_reply_kwargs(self, schema: dict) -> dict:
+        return {"response_format": {"type": "json_object", "schema": schema}, "logprobs": True, "top_logprobs": 8}
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
@@ -182,8 +191,9 @@ class ChatLlamaCpp(BaseChatModel):
         logp = logits - np.log(np.exp(logits).sum())
         top = np.argpartition(-logp, k)[:k]
         top = top[np.argsort(-logp[top])]
-        alts = [{"token": self._llm.detokenize([int(i)]).decode("utf-8", "replace"), "logprob": float(logp[i])}
-                for i in top]  # fmt: skip
+        alts = [
+            {"token": self._llm.detokenize([int(i)]).decode("utf-8", "replace"), "logprob": float(logp[i])} for i in top
+        ]
         return {"content": [{**alts[0], "top_logprobs": alts}]}
 
     def _generate(

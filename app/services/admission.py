@@ -65,15 +65,19 @@ class AnswerGate:
                 self._refuse("session")
                 raise AdmissionRefused(
                     "Your previous question is still being answered; ask the next one when it is done.",
-                    self._wait_for(len(self._queue)), "session")  # fmt: skip
+                    self._wait_for(len(self._queue)),
+                    "session",
+                )
             recent = self._recent[client]
             while recent and now - recent[0] > RATE_WINDOW_S:
                 recent.popleft()
             if self.rate and len(recent) >= self.rate:
                 retry = RATE_WINDOW_S - (now - recent[0])
                 self._refuse("rate")
-                message = (f"You have asked {len(recent)} questions in the last minute, the most one user may ask "
-                           f"({self.rate}); please wait about {math.ceil(retry)} s before the next.")  # fmt: skip
+                message = (
+                    f"You have asked {len(recent)} questions in the last minute, the most one user may ask "
+                    f"({self.rate}); please wait about {math.ceil(retry)} s before the next."
+                )
                 raise AdmissionRefused(message, retry, "rate")
             if len(self._queue) >= self.queue_max:
                 wait = self._wait_for(len(self._queue))
@@ -81,7 +85,9 @@ class AnswerGate:
                 raise AdmissionRefused(
                     f"{len(self._queue)} questions are waiting for the model already, about {math.ceil(wait)} s of "
                     "work; please ask again in a little while (answers already given are served at once).",
-                    wait, "queue")  # fmt: skip
+                    wait,
+                    "queue",
+                )
             recent.append(now)
             ticket = Ticket(client, session)
             self._queue.append(ticket)
@@ -142,5 +148,9 @@ class AnswerGate:
 
     def stats(self) -> dict:
         with self._cond:
-            return {"waiting": len(self._queue), "answering": len(self._active), "service_s": round(self.service_s, 2),
-                    "refused": dict(self.refused)}  # fmt: skip
+            return {
+                "waiting": len(self._queue),
+                "answering": len(self._active),
+                "service_s": round(self.service_s, 2),
+                "refused": dict(self.refused),
+            }

@@ -23,21 +23,29 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+from app.answer.reply import Answer
 from app.config import Settings
 from app.domain import Filters
-from app.services.answer_types import Answer
 
 log = logging.getLogger(__name__)
 
-_NOT_ANSWER_SETTINGS = {"admin_token", "openai_api_key", "embedding_api_key", "answer_cache_entries",
-                        "answer_cache_persist", "answer_queue_max", "answer_rate_per_minute",
-                        "answer_service_estimate_s"}  # fmt: skip
+_NOT_ANSWER_SETTINGS = {
+    "admin_token",
+    "openai_api_key",
+    "embedding_api_key",
+    "answer_cache_entries",
+    "answer_cache_persist",
+    "answer_queue_max",
+    "answer_rate_per_minute",
+    "answer_service_estimate_s",
+}
 
 
-def settings_fingerprint(settings: Settings, model_name: str) -> str:
-    """A hash of every setting that may change an answer, and of the model's name."""
+def settings_fingerprint(settings: Settings, model_name: str, answer_path: str = "") -> str:
+    """A hash of every setting that may change an answer, of the model's name and of
+    ``answer_path``: the answer service's own fingerprint (its prompts and fitted answer model)."""
     values = settings.model_dump(mode="json", exclude=_NOT_ANSWER_SETTINGS)
-    blob = json.dumps({"settings": values, "model": model_name}, sort_keys=True, default=str)
+    blob = json.dumps({"settings": values, "model": model_name, "path": answer_path}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -46,8 +54,9 @@ def normalise(text: str) -> str:
     return " ".join(text.casefold().split()).rstrip(" ?!.")
 
 
-def cache_key(question: str, history: list[tuple[str, str]], filters: Filters | None, index_version: str,
-              fingerprint: str) -> str:  # fmt: skip
+def cache_key(
+    question: str, history: list[tuple[str, str]], filters: Filters | None, index_version: str, fingerprint: str
+) -> str:
     filters = filters or Filters()
     parts = {
         "q": normalise(question),
@@ -116,8 +125,10 @@ class AnswerCache:
             self._entries.popitem(last=False)
         if len(lines) > self.max_entries * 2:  # compact: keep what is loaded
             tmp = path.with_suffix(".tmp")
-            tmp.write_text("".join(json.dumps({"key": k, "answer": to_jsonable(a)}, ensure_ascii=False) + "\n"
-                                   for k, a in self._entries.items()), encoding="utf-8")  # fmt: skip
+            lines = [
+                json.dumps({"key": k, "answer": to_jsonable(a)}, ensure_ascii=False) for k, a in self._entries.items()
+            ]
+            tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
             tmp.replace(path)
 
 
@@ -153,8 +164,8 @@ def from_jsonable(kind: Any, data: Any) -> Any:
         return {k: from_jsonable(inner, v) for k, v in data.items()}
     if dataclasses.is_dataclass(kind):
         hints = typing.get_type_hints(kind)
-        return kind(**{f.name: from_jsonable(hints[f.name], data[f.name]) for f in dataclasses.fields(kind)
-                       if f.name in data})  # fmt: skip
+        given = [f.name for f in dataclasses.fields(kind) if f.name in data]
+        return kind(**{name: from_jsonable(hints[name], data[name]) for name in given})
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
         return kind(data)
     return data

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from app.answer.reply import Answer
 from app.domain import Quote
-from app.services.answer_types import Answer
 from app.text.dates import format_date
 
 EXPORT_VERSION = 1

@@ -44,8 +44,9 @@ class HealthService:
         try:
             self._retriever.refresh()
             size = self._retriever.size
-            index.update(chunks=size, articles=len(self._retriever.articles()), ready=size > 0,
-                         updated=self._retriever.updated)  # fmt: skip
+            index.update(
+                chunks=size, articles=len(self._retriever.articles()), ready=size > 0, updated=self._retriever.updated
+            )
         except Exception as exc:  # the store went away
             log.warning("health: index unavailable: %s", exc)
             index.update(chunks=0, articles=0, ready=False, message=str(exc) if isinstance(exc, NewsragError) else "")

@@ -201,8 +201,13 @@ def _plan(units, state: _IndexState, settings: Settings, report: IngestReport, f
             if cid in state.present:
                 report.chunks_skipped += 1
                 continue
-            chunk_meta = {"start": chunk.start, "end": chunk.end, "chunk_index": chunk.index,
-                          "n_chunks": len(chunks), "n_tokens": chunk.n_tokens}  # fmt: skip
+            chunk_meta = {
+                "start": chunk.start,
+                "end": chunk.end,
+                "chunk_index": chunk.index,
+                "n_chunks": len(chunks),
+                "n_tokens": chunk.n_tokens,
+            }
             embed_text = embed_text_for(article.title, chunk.text)
             todo.append(_PlannedChunk(cid, article.doc_id, chunk.text, embed_text, {**meta, **chunk_meta}))
         old = [
@@ -332,23 +337,35 @@ class IngestService:
     """Runs ingests, one at a time, under the index's write lock; ``on_change`` is called
     after each (the serving app's retriever reloads, so new articles are citable at once)."""
 
-    def __init__(self, settings: Settings, store: VectorStore | None = None, embedder: Embedder | None = None,
-                 on_change: Callable[[], object] | None = None):  # fmt: skip
+    def __init__(
+        self,
+        settings: Settings,
+        store: VectorStore | None = None,
+        embedder: Embedder | None = None,
+        on_change: Callable[[], object] | None = None,
+    ):
         self.settings = settings
         self._store = store
         self._embedder = embedder
         self._on_change = on_change
         self._running = threading.Lock()
 
-    def run(self, corpus_dir: Path | None = None, *, rebuild: bool = False, progress: bool = False,
-            wait: bool = False) -> IngestReport:  # fmt: skip
+    def run(
+        self, corpus_dir: Path | None = None, *, rebuild: bool = False, progress: bool = False, wait: bool = False
+    ) -> IngestReport:
         """One ingest; with ``wait``, after the one already running (up to an hour)."""
         if not (self._running.acquire(timeout=3600) if wait else self._running.acquire(blocking=False)):
             raise IngestRunningError("An ingest is already running in the app; wait for it to finish.")
         try:
             with writer_lock(self.settings):
-                report = ingest(self.settings, corpus_dir, store=self._store, embedder=self._embedder,
-                                rebuild=rebuild, progress=progress)  # fmt: skip
+                report = ingest(
+                    self.settings,
+                    corpus_dir,
+                    store=self._store,
+                    embedder=self._embedder,
+                    rebuild=rebuild,
+                    progress=progress,
+                )
             if self._on_change is not None:
                 self._on_change()
             return report

@@ -16,13 +16,15 @@ import logging
 import time
 from collections.abc import Iterator
 
+from app.answer.conversation import History
+from app.answer.question import clean_question
+from app.answer.reply import Answer, Final, Stage, Token
+from app.answer.service import AnswerService
 from app.config import Settings
 from app.domain import Filters
+from app.llm.capabilities import writes_one_at_a_time
 from app.services.admission import AnswerGate
-from app.services.answer import AnswerService
 from app.services.answer_cache import AnswerCache, cache_key, settings_fingerprint
-from app.services.answer_types import Answer, Final, Stage, Token, clean_question
-from app.verify.rewrite import History
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +38,15 @@ class ServingService:
         settings = answers.settings
         self.answers = answers
         self.settings = settings
-        self.gate = gate or AnswerGate(settings, slots=generation_slots(settings))
+        self.gate = gate or AnswerGate(settings, slots=generation_slots(settings, answers.llm))
         path = settings.index_dir / CACHE_FILE if settings.answer_cache_persist else None
         self.cache = cache or AnswerCache(settings.answer_cache_entries, path)
-        self._fingerprint = settings_fingerprint(settings, str(answers.model_name))
+        self._fingerprint = settings_fingerprint(settings, str(answers.model_name), answers.fingerprint)
+
+    def clean(self, question: object) -> str:
+        """The question cleaned and checked once (BadQuestionError saying what is wrong); the
+        stages after this one take it as it is."""
+        return clean_question(question, self.settings.max_question_chars)
 
     def key(self, question: str, history: History, filters: Filters | None) -> str:
         retriever = self.answers.retriever
@@ -51,12 +58,19 @@ class ServingService:
     def cached(self, question: str, history: History | None = None, filters: Filters | None = None) -> Answer | None:
         """The verified answer already given to this question, if any (no queueing)."""
         started = time.perf_counter()
-        question = clean_question(question, self.settings.max_question_chars)
+        question = self.clean(question)
         found = self.cache.get(self.key(question, history or [], filters))
         return _as_repeat(found, question, started) if found is not None else None
 
-    def ask(self, question: str, history: History | None = None, filters: Filters | None = None, *,
-            client: str = "", session: str = "") -> Answer:  # fmt: skip
+    def ask(
+        self,
+        question: str,
+        history: History | None = None,
+        filters: Filters | None = None,
+        *,
+        client: str = "",
+        session: str = "",
+    ) -> Answer:
         final = None
         for event in self.stream(question, history, filters, client=client, session=session):
             if isinstance(event, Final):
@@ -64,12 +78,19 @@ class ServingService:
         assert final is not None
         return final
 
-    def stream(self, question: str, history: History | None = None, filters: Filters | None = None, *,
-               client: str = "", session: str = "") -> Iterator[Stage | Token | Final]:  # fmt: skip
+    def stream(
+        self,
+        question: str,
+        history: History | None = None,
+        filters: Filters | None = None,
+        *,
+        client: str = "",
+        session: str = "",
+    ) -> Iterator[Stage | Token | Final]:
         """Final at once from the cache; else Stage("queued") while waiting, then the answer's
         events. Raises AdmissionRefused when the question cannot be queued."""
         started = time.perf_counter()
-        question = clean_question(question, self.settings.max_question_chars)
+        question = self.clean(question)
         history = list(history or [])
         key = self.key(question, history, filters)
         found = self.cache.get(key)
@@ -88,7 +109,7 @@ class ServingService:
             if found is not None:
                 yield Final(_as_repeat(found, question, started))
                 return
-            for event in self.answers.stream(question, history, filters):
+            for event in self.answers.stream_cleaned(question, history, filters):
                 if isinstance(event, Final):
                     self.cache.put(key, event.answer)
                 yield event
@@ -96,10 +117,10 @@ class ServingService:
             self.gate.leave(ticket)
 
 
-def generation_slots(settings: Settings) -> int:
-    """Answers the model writes at once: one for the in-process llama.cpp context (it holds one
-    sequence), ``answer_slots`` for a server (llama-server --parallel N batches N)."""
-    return 1 if settings.llm_backend == "llamacpp" else settings.answer_slots
+def generation_slots(settings: Settings, llm: object) -> int:
+    """Answers the model writes at once: one for a model that holds one sequence (the in-process
+    llama.cpp context), ``answer_slots`` for a server (llama-server --parallel N batches N)."""
+    return 1 if writes_one_at_a_time(llm) else settings.answer_slots
 
 
 def _as_repeat(answer: Answer, question: str, started: float) -> Answer:

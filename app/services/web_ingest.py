@@ -69,8 +69,16 @@ class ArticleAdder:
         self.settings = settings
         self.ingest = ingest or IngestService(settings)
 
-    def from_web(self, urls: list[str] = (), feeds: list[str] = (), corpus_dir: Path | None = None, *,
-                 index: bool = True, progress: Progress | None = None, transport=None) -> AddReport:  # fmt: skip
+    def from_web(
+        self,
+        urls: list[str] = (),
+        feeds: list[str] = (),
+        corpus_dir: Path | None = None,
+        *,
+        index: bool = True,
+        progress: Progress | None = None,
+        transport=None,
+    ) -> AddReport:
         """Fetch every URL and every feed's entries into the corpus; then ingest it."""
         corpus_dir = Path(corpus_dir or self.settings.corpus_dir)
         report = AddReport()
@@ -91,8 +99,14 @@ class ArticleAdder:
                     report.failures.append((exc.path, exc.reason))
         return self._index(report, corpus_dir, index, progress)
 
-    def from_files(self, files: list[tuple[str, bytes]], corpus_dir: Path | None = None, *, index: bool = True,
-                   progress: Progress | None = None) -> AddReport:  # fmt: skip
+    def from_files(
+        self,
+        files: list[tuple[str, bytes]],
+        corpus_dir: Path | None = None,
+        *,
+        index: bool = True,
+        progress: Progress | None = None,
+    ) -> AddReport:
         """Store uploaded files (name, bytes) under ``uploads/`` if every article in them
         reads; a file that does not is refused with the reasons and not stored."""
         corpus_dir = Path(corpus_dir or self.settings.corpus_dir)
@@ -132,14 +146,23 @@ class ArticleAdder:
         fields["outlet"] = fields.get("outlet") or urlsplit(fields["url"]).hostname
         n_words = len(fields["body"].split())
         if n_words < self.settings.web_min_words:
-            raise CorpusError(url, f"not an article: {n_words} words of text (at least "
-                                   f"{self.settings.web_min_words} expected, NEWSRAG_WEB_MIN_WORDS)")  # fmt: skip
+            raise CorpusError(
+                url,
+                f"not an article: {n_words} words of text (at least "
+                f"{self.settings.web_min_words} expected, NEWSRAG_WEB_MIN_WORDS)",
+            )
         if not fields.get("title"):
             raise CorpusError(url, "not an article: the page has no title")
         path = article_path(corpus_dir, fields["url"])
         outcome = save_article(path, house_markdown(fields))
-        return {"source": url, "url": fields["url"], "path": path.relative_to(corpus_dir).as_posix(),
-                "title": fields["title"], "published": fields.get("published") or "", "outcome": outcome}  # fmt: skip
+        return {
+            "source": url,
+            "url": fields["url"],
+            "path": path.relative_to(corpus_dir).as_posix(),
+            "title": fields["title"],
+            "published": fields.get("published") or "",
+            "outcome": outcome,
+        }
 
     def _store_upload(self, name: str, raw: bytes, corpus_dir: Path) -> dict:
         safe = Path(name or "").name.strip()
@@ -161,14 +184,22 @@ class ArticleAdder:
             if problems or not titles:
                 raise CorpusError(safe, "not stored: " + ("; ".join(problems) or "no article in the file"))
             target = corpus_dir / UPLOAD_FOLDER / safe
-            outcome = "unchanged" if target.exists() and target.read_bytes() == raw else (
-                "updated" if target.exists() else "added")  # fmt: skip
+            outcome = (
+                "unchanged"
+                if target.exists() and target.read_bytes() == raw
+                else ("updated" if target.exists() else "added")
+            )
             if outcome != "unchanged":
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(Path(tmp) / safe, target.with_suffix(suffix + ".part"))
                 target.with_suffix(suffix + ".part").replace(target)
-        return {"source": safe, "path": target.relative_to(corpus_dir).as_posix(), "title": "; ".join(titles),
-                "articles": len(titles), "outcome": outcome}  # fmt: skip
+        return {
+            "source": safe,
+            "path": target.relative_to(corpus_dir).as_posix(),
+            "title": "; ".join(titles),
+            "articles": len(titles),
+            "outcome": outcome,
+        }
 
 
 def _canonical(declared: str | None, final_url: str) -> str:

@@ -88,27 +88,39 @@ def create_app(embedder, served_name: str | None = None) -> FastAPI:
 def _checked_texts(request: EmbeddingRequest, name: str, dim: int) -> list[str]:
     if request.model and request.model != name:
         raise OpenAIError(
-            404, f"The model `{request.model}` does not exist; this server serves `{name}`.",
-            "invalid_request_error", "model_not_found", "model",
-        )  # fmt: skip
+            404,
+            f"The model `{request.model}` does not exist; this server serves `{name}`.",
+            "invalid_request_error",
+            "model_not_found",
+            "model",
+        )
     if request.dimensions is not None and request.dimensions != dim:
         raise OpenAIError(
-            400, f"`{name}` gives {dim}-dimensional vectors; dimensions={request.dimensions} is not supported.",
-            "invalid_request_error", "invalid_value", "dimensions",
-        )  # fmt: skip
+            400,
+            f"`{name}` gives {dim}-dimensional vectors; dimensions={request.dimensions} is not supported.",
+            "invalid_request_error",
+            "invalid_value",
+            "dimensions",
+        )
     texts = [request.input] if isinstance(request.input, str) else list(request.input)
     if not texts:
         raise OpenAIError(400, "`input` must not be empty.", "invalid_request_error", "invalid_value", "input")
     if len(texts) > MAX_INPUTS:
         raise OpenAIError(
-            400, f"`input` holds {len(texts)} texts; at most {MAX_INPUTS} are accepted per request.",
-            "invalid_request_error", "invalid_value", "input",
-        )  # fmt: skip
+            400,
+            f"`input` holds {len(texts)} texts; at most {MAX_INPUTS} are accepted per request.",
+            "invalid_request_error",
+            "invalid_value",
+            "input",
+        )
     if any(len(text) > MAX_INPUT_CHARS for text in texts):
         raise OpenAIError(
-            400, f"An input is longer than {MAX_INPUT_CHARS} characters.",
-            "invalid_request_error", "invalid_value", "input",
-        )  # fmt: skip
+            400,
+            f"An input is longer than {MAX_INPUT_CHARS} characters.",
+            "invalid_request_error",
+            "invalid_value",
+            "input",
+        )
     return texts
 
 

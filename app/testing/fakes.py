@@ -13,6 +13,7 @@ import itertools
 import json
 import re
 from collections.abc import Callable, Iterator
+from typing import ClassVar
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -22,6 +23,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import Field
 
 from app.errors import BackendError
+from app.llm.capabilities import ChatCapabilities
 from app.text.textmatch import terms
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -84,11 +86,13 @@ def extractive_fake_answer(messages: list[BaseMessage]) -> str:
     return best if best and best_overlap >= 2 else "NOT FOUND"
 
 
-class FakeChatModel(BaseChatModel):
+class FakeChatModel(ChatCapabilities, BaseChatModel):
     """A fake LLM for unit tests: scripted replies, a function, or extractive default.
 
     It streams word by word, so streaming code paths are exercised too.
     """
+
+    supports_json_schema: ClassVar[bool] = True  # told the schema, it answers in JSON
 
     responses: list[str] = Field(default_factory=list)
     respond: Callable[[list[BaseMessage]], str] | None = None
@@ -98,6 +102,9 @@ class FakeChatModel(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return "fake"
+
+    def json_reply_kwargs(self, schema: dict) -> dict:
+        return {"json_schema": schema}
 
     def _reply(self, messages: list[BaseMessage], json_schema: dict | None = None) -> str:
         self.calls.append(messages)

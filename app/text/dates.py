@@ -57,9 +57,13 @@ class DateMention:
 
 _YEAR = re.compile(r"\b(1[89]|20)\d{2}\b")
 _MONTH_WORD = re.compile(
-    r"\b(" + "|".join(m.lower() for m in calendar.month_name[1:]) + "|"
-    + "|".join(m.lower() for m in calendar.month_abbr[1:]) + r")\b\.?", re.I,
-)  # fmt: skip
+    r"\b("
+    + "|".join(m.lower() for m in calendar.month_name[1:])
+    + "|"
+    + "|".join(m.lower() for m in calendar.month_abbr[1:])
+    + r")\b\.?",
+    re.I,
+)
 
 
 @lru_cache(maxsize=8)

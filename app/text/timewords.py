@@ -86,8 +86,11 @@ def resolve(question: str, reference: dt.date | None) -> TimeIntent:
         which = match.group(1).lower()
         days = {"week": 7, "month": 31, "year": 366}[unit]
         if which == "this":
-            start = {"week": reference - dt.timedelta(days=reference.weekday()),
-                     "month": reference.replace(day=1), "year": reference.replace(month=1, day=1)}[unit]  # fmt: skip
+            start = {
+                "week": reference - dt.timedelta(days=reference.weekday()),
+                "month": reference.replace(day=1),
+                "year": reference.replace(month=1, day=1),
+            }[unit]
             return TimeIntent(True, start, reference, match.group(0))
         return TimeIntent(True, reference - dt.timedelta(days=days), reference, match.group(0))
     # the last time phrase wins: in "<earlier question> And according to the July article?"

@@ -37,7 +37,7 @@ def _raw_first_token(create, request: dict, llama) -> tuple[float, int]:
 
 def bench_ttft(seed_corpus: Path, index_dir: Path, questions: list[str]) -> dict:
     """Our first token and llama.cpp's first token for the same prompts, interleaved."""
-    from app.services.reader import READER_SYSTEM
+    from app.answer.prompts import READER_SYSTEM
     from app.wiring import build_answer_service
 
     settings = make_settings(seed_corpus, index_dir)

@@ -24,8 +24,7 @@ def leak_markers() -> list[str]:
     """Pieces of the system prompts and of the worked examples that must never reach a user:
     every 5-word run of the reader's and the arithmetic step's instructions, and the
     examples' outlets, headlines, names, places and answers."""
-    from app.services.reader import READER_EXAMPLES, READER_SYSTEM
-    from app.verify.arithmetic import ARITHMETIC_EXAMPLE, ARITHMETIC_SYSTEM
+    from app.answer.prompts import ARITHMETIC_EXAMPLE, ARITHMETIC_SYSTEM, READER_EXAMPLES, READER_SYSTEM
 
     markers: set[str] = set()
     for prompt in (READER_SYSTEM, ARITHMETIC_SYSTEM):

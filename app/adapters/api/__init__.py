@@ -2,7 +2,7 @@
 errors, and the offline /docs page."""
 
 from app.adapters.api.docs import install_docs
-from app.adapters.api.errors import install_error_handlers
+from app.adapters.api.http_errors import install_error_handlers
 from app.adapters.api.openai_compat import build_openai_api
 from app.adapters.api.routes import build_api
 

@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
-from app.adapters.api.examples import as_written
+from app.adapters.api.responses import as_written
 
 MISSING = object()
 CODE_SPAN = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)", re.S)  # CommonMark: closed by a run of the same length

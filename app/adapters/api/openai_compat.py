@@ -29,24 +29,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.adapters.api.errors import error_for, openai_shape
-from app.adapters.api.examples import (
-    CHAT_COMPLETION,
-    CHAT_REQUESTS,
-    CHAT_STREAM,
-    MODEL,
-    MODEL_NOT_FOUND,
-    MODELS,
-    errors,
-    json_body,
-    ok,
-    response,
-)
+from app.adapters.api.examples import CHAT_COMPLETION, CHAT_REQUESTS, CHAT_STREAM, MODEL, MODEL_NOT_FOUND, MODELS
+from app.adapters.api.http_errors import error_for, openai_shape
+from app.adapters.api.responses import errors, json_body, ok, response
 from app.adapters.api.routes import client_of
 from app.adapters.api.schemas import ModelIdPath
+from app.answer.reply import Final, Token
 from app.domain import Filters
 from app.errors import BadQuestionError
-from app.services.answer import Final, Token, clean_question
 from app.wiring import Services
 
 MODEL_ID = "newsrag"
@@ -105,8 +95,13 @@ def build_openai_api(services: Services) -> APIRouter:
     )
     def model(model_id: ModelIdPath):
         if model_id != MODEL_ID:
-            return openai_error(404, f"The model '{model_id}' does not exist; use '{MODEL_ID}'.",
-                                "invalid_request_error", "model_not_found", "model")  # fmt: skip
+            return openai_error(
+                404,
+                f"The model '{model_id}' does not exist; use '{MODEL_ID}'.",
+                "invalid_request_error",
+                "model_not_found",
+                "model",
+            )
         return _model(created)
 
     @router.post(
@@ -128,25 +123,31 @@ def build_openai_api(services: Services) -> APIRouter:
         parsed = _parse(payload, services)
         if isinstance(parsed, JSONResponse):
             return parsed
-        request, question, history, filters = parsed
-        client = client_of(http)
-        from starlette.concurrency import run_in_threadpool
-
-        if request.stream:
-            events = services.serving.stream(question, history, filters, client=client)
-            try:  # a refusal is an HTTP error (429), not a stream that fails
-                first = await run_in_threadpool(next, events)
-            except Exception as exc:
-                return openai_shape(error_for(exc))
-            return StreamingResponse(_sse(itertools.chain([first], events)), media_type="text/event-stream",
-                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})  # fmt: skip
-        try:
-            answer = await run_in_threadpool(lambda: services.serving.ask(question, history, filters, client=client))
-        except Exception as exc:
-            return openai_shape(error_for(exc))
-        return _completion(answer)
+        return await _answer(services, client_of(http), *parsed)
 
     return router
+
+
+async def _answer(services: Services, client: str, request, question: str, history, filters):
+    """The chat completion of a parsed request: streamed as server-sent events, or whole."""
+    from starlette.concurrency import run_in_threadpool
+
+    if request.stream:
+        events = services.serving.stream(question, history, filters, client=client)
+        try:  # a refusal is an HTTP error (429), not a stream that fails
+            first = await run_in_threadpool(next, events)
+        except Exception as exc:
+            return openai_shape(error_for(exc))
+        return StreamingResponse(
+            _sse(itertools.chain([first], events)),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    try:
+        answer = await run_in_threadpool(lambda: services.serving.ask(question, history, filters, client=client))
+    except Exception as exc:
+        return openai_shape(error_for(exc))
+    return _completion(answer)
 
 
 def _model(created: int) -> dict:
@@ -162,15 +163,26 @@ def _parse(payload: Any, services: Services):
     except ValidationError as exc:
         first = exc.errors()[0]
         param = ".".join(str(p) for p in first.get("loc", ())) or None
-        return openai_error(400, f"{param}: {first.get('msg', 'invalid')}", "invalid_request_error",
-                            "invalid_request", param)  # fmt: skip
+        return openai_error(
+            400, f"{param}: {first.get('msg', 'invalid')}", "invalid_request_error", "invalid_request", param
+        )
     if request.model != MODEL_ID:
-        return openai_error(404, f"The model '{request.model}' does not exist; use '{MODEL_ID}'.",
-                            "invalid_request_error", "model_not_found", "model")  # fmt: skip
+        return openai_error(
+            404,
+            f"The model '{request.model}' does not exist; use '{MODEL_ID}'.",
+            "invalid_request_error",
+            "model_not_found",
+            "model",
+        )
     turns = [m for m in request.messages if m.role in ("user", "assistant")]
     if not turns or turns[-1].role != "user" or not turns[-1].text().strip():
-        return openai_error(400, "The last message must be a user message with the question.",
-                            "invalid_request_error", "no_question", "messages")  # fmt: skip
+        return openai_error(
+            400,
+            "The last message must be a user message with the question.",
+            "invalid_request_error",
+            "no_question",
+            "messages",
+        )
     history, pending = [], None
     for m in turns[:-1]:
         if m.role == "user":
@@ -179,7 +191,7 @@ def _parse(payload: Any, services: Services):
             history.append((pending, m.text()))
             pending = None
     try:
-        question = clean_question(turns[-1].text(), services.settings.max_question_chars)
+        question = services.serving.clean(turns[-1].text())
         filters = Filters.parse(request.outlets, request.date_from, request.date_to)
     except BadQuestionError as exc:
         return openai_error(400, str(exc), "invalid_request_error", "bad_question", "messages")
@@ -187,8 +199,12 @@ def _parse(payload: Any, services: Services):
 
 
 def _extras(answer) -> dict:
-    return {"citations": [c.as_dict() for c in answer.citations], "abstained": answer.abstained,
-            "outcome": answer.outcome, "closest": [q.as_dict() for q in answer.closest]}  # fmt: skip
+    return {
+        "citations": [c.as_dict() for c in answer.citations],
+        "abstained": answer.abstained,
+        "outcome": answer.outcome,
+        "closest": [q.as_dict() for q in answer.closest],
+    }
 
 
 def _completion(answer) -> dict:
@@ -208,8 +224,14 @@ def _sse(events) -> Iterator[str]:
 
     def chunk(delta: dict, finish: str | None = None, **extra) -> str:
         choice = {"index": 0, "delta": delta, "finish_reason": finish}
-        body = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
-                "choices": [choice], **extra}  # fmt: skip
+        body = {
+            "id": ident,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": MODEL_ID,
+            "choices": [choice],
+            **extra,
+        }
         return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
     yield chunk({"role": "assistant", "content": ""})

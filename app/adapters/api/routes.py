@@ -16,7 +16,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from app.adapters.api.errors import error_for, error_response
 from app.adapters.api.examples import (
     ADDED_FILES,
     ADDED_WEB,
@@ -30,15 +29,13 @@ from app.adapters.api.examples import (
     INGESTED,
     STREAM_EVENTS,
     UPLOAD_BODY,
-    errors,
-    ok,
-    ok_each,
-    response,
 )
+from app.adapters.api.http_errors import error_for, error_response
+from app.adapters.api.responses import errors, ok, ok_each, response
 from app.adapters.api.schemas import DateFromQuery, DateToQuery, DocIdPath, OutletsQuery, Schemas, make_schemas
+from app.answer.reply import Final, Stage, Token
 from app.domain import Filters
 from app.services.admin import admin_refusal, bearer_token
-from app.services.answer import Final, Stage, Token, clean_question
 from app.wiring import Services
 
 
@@ -100,7 +97,6 @@ def _answer_routes(router: APIRouter, services: Services, schemas: Schemas) -> N
     )
     def ask_stream(request: AskRequest, http: Request):
         try:
-            clean_question(request.question, services.settings.max_question_chars)
             filters = make_filters(request.outlets, request.date_from, request.date_to)
             history = [(q, a) for q, a in request.history]
             events = serving.stream(request.question, history, filters, client=client_of(http))
@@ -189,7 +185,16 @@ def _article_routes(router: APIRouter, services: Services) -> None:
 
 
 def _admin_routes(router: APIRouter, services: Services) -> None:
-    from fastapi import File, UploadFile
+    def refused(http: Request) -> JSONResponse | None:
+        client = http.client.host if http.client else ""
+        message = admin_refusal(services.settings, client, bearer_token(http.headers.get("authorization")))
+        return error_response(403, "forbidden", message) if message else None
+
+    _ingest_route(router, services, refused)
+    _files_route(router, services, refused)
+
+
+def _ingest_route(router: APIRouter, services: Services, refused) -> None:
     from pydantic import BaseModel, ConfigDict, Field
 
     URL = Annotated[str, Field(max_length=4096)]
@@ -200,11 +205,6 @@ def _admin_routes(router: APIRouter, services: Services) -> None:
         urls: list[URL] = Field(default_factory=list, max_length=1000, description="Article pages to fetch.")
         feeds: list[URL] = Field(default_factory=list, max_length=100, description="RSS or Atom feeds to read.")
         rebuild: bool = Field(False, description="Refused while serving: stop the app to rebuild.")
-
-    def refused(http: Request) -> JSONResponse | None:
-        client = http.client.host if http.client else ""
-        message = admin_refusal(services.settings, client, bearer_token(http.headers.get("authorization")))
-        return error_response(403, "forbidden", message) if message else None
 
     @router.post(
         "/ingest",
@@ -236,6 +236,10 @@ def _admin_routes(router: APIRouter, services: Services) -> None:
         except Exception as exc:
             return error_for(exc)
         return JSONResponse({**report.as_dict(), "summary": report.summary()})
+
+
+def _files_route(router: APIRouter, services: Services, refused) -> None:
+    from fastapi import File, UploadFile
 
     @router.post(
         "/ingest/files",

@@ -10,8 +10,9 @@ from typing import Annotated
 from fastapi import Path, Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from app.adapters.api.errors import drop_surrogates
-from app.adapters.api.examples import ASK_REQUESTS, CLAIM_REQUESTS, DOC_ID, param_example
+from app.adapters.api.examples import ASK_REQUESTS, CLAIM_REQUESTS, DOC_ID
+from app.adapters.api.http_errors import drop_surrogates
+from app.adapters.api.responses import param_example
 from app.config import Settings
 
 MAX_TURN_CHARS = 20_000

@@ -44,11 +44,18 @@ def add_panel() -> AddPanel:
             urls = gr.Textbox(label="Article URLs (one per line)", lines=3, elem_id="nr-add-urls", scale=1)
             feeds = gr.Textbox(label="Feed URLs (one per line)", lines=3, elem_id="nr-add-feeds", scale=1)
         with gr.Row():
-            files = gr.File(label="Files", file_count="multiple", file_types=UPLOAD_TYPES, type="filepath",
-                            elem_id="nr-add-files", scale=2)  # fmt: skip
+            files = gr.File(
+                label="Files",
+                file_count="multiple",
+                file_types=UPLOAD_TYPES,
+                type="filepath",
+                elem_id="nr-add-files",
+                scale=2,
+            )
             with gr.Column(scale=1):
-                token = gr.Textbox(label="Admin token (only needed from another machine)", type="password",
-                                   elem_id="nr-add-token")  # fmt: skip
+                token = gr.Textbox(
+                    label="Admin token (only needed from another machine)", type="password", elem_id="nr-add-token"
+                )
                 add = gr.Button("Add articles", variant="primary", elem_id="nr-add-button")
         result = gr.HTML(elem_id="nr-add-result", js_on_load=None)
     return AddPanel(urls, feeds, files, token, add, result)
@@ -114,6 +121,7 @@ def _box(kind: str, inner: str) -> str:
 def wire_add_panel(panel: AddPanel, handler: AddHandler, refresh: tuple) -> None:
     """The Add button runs in its own queue group; the corpus list refreshes after it."""
     inputs = [panel.urls, panel.feeds, panel.files, panel.token]
-    event = panel.add.click(handler.add, inputs, [panel.result], api_visibility="private",
-                            concurrency_id="adding", concurrency_limit=1)  # fmt: skip
+    event = panel.add.click(
+        handler.add, inputs, [panel.result], api_visibility="private", concurrency_id="adding", concurrency_limit=1
+    )
     event.then(*refresh, api_visibility="private")

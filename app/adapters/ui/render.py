@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from app.answer.reply import Answer
+from app.claims.checker import ClaimPassage, ClaimReport
 from app.domain import Article, Filters, Quote
-from app.services.answer import Answer
-from app.services.claims import ClaimPassage, ClaimReport
 from app.text.dates import format_date
 
 CONTEXT_CHARS = 320  # characters of the paragraph shown either side of a quote (long paragraphs)

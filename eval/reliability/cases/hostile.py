@@ -49,7 +49,7 @@ class RealService:
 def ask_streamed(service, question: str, history: list | None = None) -> dict:
     """Ask through ``AnswerService.stream`` as the UI and the API do: the text users see
     while it streams (``shown``) and the final verified answer."""
-    from app.services.answer import Final, Token
+    from app.answer.reply import Final, Token
 
     shown: list[str] = []
     final = None

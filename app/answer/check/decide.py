@@ -1,4 +1,4 @@
-"""Answer or abstain: a logistic model over the features of app/verify/features.py.
+"""Answer or abstain: a logistic model over the features of app/answer/check/features.py.
 
 Its weights and threshold are not written by hand: ``python -m eval.fit`` fits them on
 the dev splits' labelled candidates and writes them, with the data they came from, to
@@ -7,14 +7,15 @@ the dev splits' labelled candidates and writes them, with the data they came fro
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from app.answer.check.features import FEATURES
 from app.errors import ConfigError
-from app.verify.features import FEATURES
 
 DEFAULT_MODEL = Path(__file__).with_name("answerability.json")
 
@@ -28,6 +29,12 @@ class Decider:
     intercept: float
     threshold: float
     info: dict = field(default_factory=dict)
+
+    @property
+    def fingerprint(self) -> str:
+        """A hash of the weights and the threshold (the answer cache's key carries it)."""
+        blob = json.dumps([sorted(self.coef.items()), self.intercept, self.threshold])
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def probability(self, values: dict[str, float]) -> float:
         z = self.intercept + sum(w * values.get(name, 0.0) for name, w in self.coef.items())

@@ -10,13 +10,13 @@ and can never be cited.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from app.answer.question import QuestionFrame
 from app.config import Settings
-from app.domain import Quote
+from app.domain import ArticleSpan, Quote
 from app.index.retrieval import HybridRetriever, Passage
 from app.text.chunking import Sentence, get_encoding, split_sentences
 from app.text.dates import format_date
@@ -26,27 +26,6 @@ from app.text.textmatch import terms
 from app.text.timewords import TimeIntent
 
 SENTENCE_CACHE = 2048  # articles whose sentence split is kept
-_NUMBER_Q = re.compile(
-    r"\b(how (many|much|long|old|far|often|big|large|high)|what (percentage|share|price|number|amount|proportion|"
-    r"age|year|date|day|time|sum|figure|fee|rate|total)|when|on what date|in what year|which (year|date|day|month))\b",
-    re.I,
-)
-_NAME_Q = re.compile(
-    r"\b(who|whom|whose|where|which|what (city|country|region|company|firm|team|group|"
-    r"organisation|organization|newspaper|platform|channel|party|band|film|club))\b",
-    re.I,
-)
-
-
-def answer_type(question: str) -> str:
-    """What kind of answer the question asks for: "number", "name" or "other"."""
-    if _NUMBER_Q.search(question):
-        return "number"
-    if _NAME_Q.search(question):
-        return "name"
-    return "other"
-
-
 _ANAPHOR = re.compile(
     r"^(the two|both|they|them|those|these|this|that|it|its|he|she|his|her|their|there|such|the (group|firm|"
     r"company|move|deal|decision|plan|country|countries|talks|efforts|attacks|proposal|offer|minister|president|"
@@ -55,23 +34,17 @@ _ANAPHOR = re.compile(
 )
 
 
-@dataclass
-class SourceSentence:
-    """A sentence of a cleaned article that may be shown to the model and cited."""
+@dataclass(kw_only=True)
+class SourceSentence(ArticleSpan):
+    """A sentence of a cleaned article that may be shown to the model and cited, with how
+    it scored against the question."""
 
-    doc_id: str
-    start: int
-    end: int
-    text: str
-    title: str
-    outlet: str
-    published: str
     passage_rank: int
     score: float = 0.0
     similarity: float = 0.0  # cosine similarity with the question (embedding model)
 
     def as_quote(self) -> Quote:
-        return Quote(self.doc_id, self.title, self.outlet, self.published, self.text, self.start, self.end)
+        return Quote(**self.place())
 
 
 @dataclass
@@ -136,10 +109,6 @@ class ContextBuilder:
                 )
         return out, suppressed
 
-    def _idf(self, term: str) -> float:
-        df, n = self.retriever.document_frequency(term)
-        return math.log(1 + (n - df + 0.5) / (df + 0.5))
-
     def embed(self, sentences: list[SourceSentence], query_vector) -> None:
         """Set each sentence's cosine similarity with the question."""
         if query_vector is None or not sentences:
@@ -148,22 +117,21 @@ class ContextBuilder:
         for s, sim in zip(sentences, sims, strict=True):
             s.similarity = float(sim)
 
-    def score(self, question: str, sentences: list[SourceSentence], intent: TimeIntent) -> None:
+    def score(self, frame: QuestionFrame, sentences: list[SourceSentence], intent: TimeIntent) -> None:
         """Relevance of each sentence: IDF-weighted share of the question's terms it
         holds, the rank of its chunk, whether it holds the kind of thing asked for (a
         number for "how many", a name for "who"), and the question's time words."""
-        q = terms(question).all
-        weights = {t: self._idf(t) for t in q}
+        q = frame.terms.all
+        weights = {t: self.retriever.idf(t) for t in q}
         total = sum(weights.values()) or 1.0
         newest = max((s.published for s in sentences), default="")
-        wants = answer_type(question)
-        q_names = named_terms(question)
+        wants = frame.answer_kind
         cfg = self.settings
         for s in sentences:
             found = terms(s.text)
             overlap = sum(weights[t] for t in q & found.all) / total
             s.score = overlap + cfg.context_rank_weight / (1 + s.passage_rank) + cfg.context_dense_weight * s.similarity
-            if (wants == "number" and found.numbers - q) or (wants == "name" and named_terms(s.text) - q_names - q):
+            if (wants == "number" and found.numbers - q) or (wants == "name" and named_terms(s.text) - frame.named - q):
                 s.score += cfg.context_answer_type_bonus
             if intent.window and intent.contains(s.published):
                 s.score += cfg.context_window_bonus
@@ -171,13 +139,13 @@ class ContextBuilder:
                 s.score += cfg.context_recent_bonus
 
     def build_per_date(
-        self, question: str, passages: list[Passage], intent: TimeIntent, query_vector=None
+        self, frame: QuestionFrame, passages: list[Passage], intent: TimeIntent, query_vector=None
     ) -> list[Context]:
         """One context per publication date when articles of different dates both bear on
         the question (so each can be answered, and shown, as of its date); else one."""
         candidates, suppressed = self.candidates(passages)
         self.embed(candidates, query_vector)
-        self.score(question, candidates, intent)
+        self.score(frame, candidates, intent)
         if not candidates:
             return [self._context([], candidates, suppressed)]
         top = max(candidates, key=lambda c: c.score)
@@ -242,7 +210,9 @@ class ContextBuilder:
         body = text[prev.start : prev.end]
         if looks_like_instruction(body):
             return None
-        return SourceSentence(s.doc_id, prev.start, prev.end, body, s.title, s.outlet, s.published, s.passage_rank)
+        return SourceSentence(
+            **{**s.place(), "start": prev.start, "end": prev.end, "text": body}, passage_rank=s.passage_rank
+        )
 
     def merged(self, contexts: list[Context]) -> Context:
         """One context of every sentence the per-date contexts show (a sum across dates needs

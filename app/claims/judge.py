@@ -1,5 +1,5 @@
 """How one sentence of an article bears on a pasted claim: supports, contradicts,
-qualifies, or is unrelated (the judgement of the claim check, app/services/claims.py).
+qualifies, or is unrelated (the judgement of the claim check, app/claims/checker.py).
 
 Words first (``judge``):
 
@@ -13,7 +13,7 @@ Words first (``judge``):
 * **qualifies**: related (two or more of the claim's terms, half its words or a close
   embedding) but saying only part of it.
 
-Then the parse (``decide``, with app/verify/predicates.py): the claim's predicate said of
+Then the parse (``decide``, with app/claims/predicates.py): the claim's predicate said of
 its subject negated or with an antonym contradicts it; said of another subject it only
 qualifies it, whatever the words. Reasons are verb phrases whose subject is the source
 ("gives 500 prisoners, not 700", "says the two sides have *not* held talks since 2022",
@@ -26,9 +26,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
+from app.claims.predicates import PredicateMatch, clause_of, predicate_head, verb_group
 from app.text.lexicon import lexicon
 from app.text.textmatch import is_negated, terms
-from app.verify.predicates import PredicateMatch, clause_of, predicate_head, verb_group
 
 Relation = Literal["supports", "contradicts", "qualifies"]
 

@@ -18,6 +18,8 @@ is bounded in tokens and in time (streamed, and abandoned at the deadline), and 
 the model drifts (drops the question's own words, answers instead of asking, runs long) or
 is too slow, the previous question's topic words are prepended instead. Without spaCy the
 old word pattern decides.
+
+Stage 1 of a question's path (app/answer/service.py).
 """
 
 from __future__ import annotations
@@ -27,9 +29,11 @@ import time
 from contextlib import closing
 
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import HumanMessage, SystemMessage
 
+from app.answer.prompts import rewrite_messages
+from app.text.nlp import Nlp
 from app.text.textmatch import terms
+from app.text.timewords import article_month
 
 History = list[tuple[str, str]]  # (user, assistant) turns, oldest first
 
@@ -40,11 +44,6 @@ _FOLLOW_UP = re.compile(
     r"the same|the other|the former|the latter|either|both|each side|one another)\b",
     re.I,
 )
-REWRITE_SYSTEM = (
-    "Rewrite the user's last question so it can be understood without the conversation. "
-    "Replace pronouns with the names they refer to. Output only the rewritten question."
-)
-
 _NOUNS = {"NOUN", "PROPN"}
 _CONTENT = {"NOUN", "PROPN", "NUM"}
 _TIME_ENTS = {"DATE", "TIME"}
@@ -197,28 +196,14 @@ def regex_needs_rewrite(question: str) -> bool:
     return bool(_FOLLOW_UP.search(question)) or len(terms(question)) <= 2
 
 
-def _pipeline(nlp):
-    """The given pipeline, else the shared default one; None when spaCy cannot be loaded."""
-    if nlp is not None:
-        return nlp
-    from app.config import Settings
-    from app.errors import ConfigError
-    from app.text.nlp import shared_nlp
-
-    try:
-        return shared_nlp(Settings.model_fields["nlp_model"].default).load()
-    except (ConfigError, ImportError, OSError):
-        return None
-
-
-def needs_rewrite(question: str, history: History, nlp=None) -> bool:
-    """Whether a question needs the conversation to be understood (never without history)."""
+def needs_rewrite(question: str, history: History, nlp: Nlp | None) -> bool:
+    """Whether a question needs the conversation to be understood (never without history).
+    ``nlp`` is the pipeline that decides; with none (spaCy not installed) the word pattern does."""
     if not history:
         return False
-    pipeline = _pipeline(nlp)
-    if pipeline is None:
+    if nlp is None:
         return regex_needs_rewrite(question)
-    return follow_up_reason(pipeline.parse(question)) is not None
+    return follow_up_reason(nlp.parse(question)) is not None
 
 
 # --- the rewrite ---------------------------------------------------------------------------
@@ -252,8 +237,6 @@ def _max_chars(question: str) -> int:
 def _time_pivot(question: str, history: History) -> str | None:
     """ "And according to the July article?" after "..., according to the April article?":
     the previous question, asked of the other article."""
-    from app.text.timewords import article_month
-
     asked = article_month(question)
     before = article_month(history[-1][0]) if history else None
     if asked is None or before is None:
@@ -263,16 +246,6 @@ def _time_pivot(question: str, history: History) -> str | None:
         return None
     previous = history[-1][0]
     return previous[: before.start()] + asked.group(0).strip() + previous[before.end() :]
-
-
-def _bounds(max_tokens: int | None, timeout_s: float | None) -> tuple[int, float]:
-    from app.config import Settings
-
-    fields = Settings.model_fields
-    return (
-        fields["rewrite_max_tokens"].default if max_tokens is None else max_tokens,
-        fields["rewrite_timeout_s"].default if timeout_s is None else timeout_s,
-    )
 
 
 def _bounded_reply(llm: BaseChatModel, messages: list, max_tokens: int, timeout_s: float, max_chars: int):
@@ -298,32 +271,26 @@ def _bounded_reply(llm: BaseChatModel, messages: list, max_tokens: int, timeout_
 
 
 def standalone_question(
-    question: str,
-    history: History,
-    llm: BaseChatModel | None,
-    *,
-    nlp=None,
-    max_tokens: int | None = None,
-    timeout_s: float | None = None,
+    question: str, history: History, llm: BaseChatModel | None, *, nlp: Nlp | None, max_tokens: int, timeout_s: float
 ) -> str:
-    """The question rewritten to stand alone (unchanged when it already does). ``nlp`` is the
-    spaCy pipeline that decides (default: the shared one); the LLM may write ``max_tokens``
-    and take ``timeout_s`` seconds (defaults: the settings' defaults) before the fallback is
-    used instead."""
+    """The question rewritten to stand alone (unchanged when it already does): ``nlp`` decides
+    whether it leans on the conversation, and then ``rewritten`` rewrites it."""
     if not needs_rewrite(question, history, nlp):
         return question
+    return rewritten(question, history, llm, max_tokens, timeout_s)
+
+
+def rewritten(question: str, history: History, llm: BaseChatModel | None, max_tokens: int, timeout_s: float) -> str:
+    """A question that leans on the conversation, rewritten to stand alone: the previous
+    question asked of another article, or the model's rewrite (it may write ``max_tokens``
+    and take ``timeout_s`` seconds), or, failing those, the previous question's words joined."""
     if pivot := _time_pivot(question, history):
         return pivot
     if llm is None:
         return _fallback(question, history)
-    turns = []
-    for user, assistant in history[-2:]:
-        turns.append(f"User: {user}\nAssistant: {assistant[:300]}")
-    prompt = "\n".join(turns) + f"\nUser: {question}\n\nRewritten question:"
-    messages = [SystemMessage(REWRITE_SYSTEM), HumanMessage(prompt)]
+    messages = rewrite_messages(question, history)
     try:
-        tokens, seconds = _bounds(max_tokens, timeout_s)
-        reply = _bounded_reply(llm, messages, tokens, seconds, _max_chars(question))
+        reply = _bounded_reply(llm, messages, max_tokens, timeout_s, _max_chars(question))
     except Exception:  # a failed rewrite must not fail the answer
         return _fallback(question, history)
     if reply is None:

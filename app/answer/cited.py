@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from app.answer.context import SourceSentence
 from app.domain import Quote
-from app.verify.context import SourceSentence
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,21 @@
-"""What the answer service produces: the verified answer, the events of its stream, and
-how its text is composed from the checked sentences."""
+"""The last stage of a question's path: the reply. What the answer service produces (the
+verified answer and the events of its stream), how its text is composed from the checked
+sentences, and, when none passed, which outcome it is and which passages come closest."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from app.answer.check.decide import Decider
+from app.answer.cited import AnswerSentence, Citation, CitationIndex, Reason
+from app.answer.context import Context, SourceSentence
+from app.answer.question import QuestionFrame
+from app.config import Settings
 from app.domain import Quote
-from app.errors import BadQuestionError
-from app.index.retrieval import Passage
-from app.text.cleaning import typed_line
+from app.index.retrieval import HybridRetriever, Passage
 from app.text.dates import format_date
 from app.text.lexicon import lexicon
 from app.text.textmatch import terms
-from app.verify.cited import AnswerSentence, Citation, Reason
 
 # The three outcomes of a question, each shown as such (``Answer.outcome``):
 ANSWERED = "answered"  # a verified, cited answer
@@ -133,22 +134,6 @@ def on_topic(question: str, citations: list[Citation]) -> bool:
     return any(asked & terms(f"{c.quote.title} {c.quote.text}").all for c in citations)
 
 
-def clean_question(question: object, max_chars: int) -> str:
-    """The question as text, or BadQuestionError saying what is wrong with it."""
-    if not isinstance(question, str):
-        raise BadQuestionError("The question must be text.")
-    text = unicodedata.normalize("NFC", typed_line(question))
-    if not text:
-        raise BadQuestionError("The question is empty. Type a question about the news articles.")
-    if len(text) > max_chars:
-        raise BadQuestionError(
-            f"The question is {len(text):,} characters long; the limit is {max_chars:,}. Ask something shorter."
-        )
-    if not re.search(r"\w", text):
-        raise BadQuestionError("The question has no words in it. Type a question about the news articles.")
-    return text
-
-
 def _with_date(sentence: str, citation: Citation) -> str:
     """Prefix a sentence with its source's date and outlet, unless it names them."""
     quote = citation.quote
@@ -177,3 +162,110 @@ def compose(sentences: list[AnswerSentence], citations: list[Citation]) -> str:
             text = _with_date(text, by_n[s.citations[0]])
         parts.append(text + " " + "".join(f"[{n}]" for n in s.citations))
     return " ".join(parts)
+
+
+@dataclass
+class Prepared:
+    """A question made ready for the model: rewritten, read, retrieved, its contexts built."""
+
+    standalone: str
+    frame: QuestionFrame
+    contexts: list[Context]
+    base: dict  # the Answer fields known before generation
+
+
+class Replier:
+    """Writes the reply: the checked answer, or which outcome an unanswered question has and
+    the passages that come closest."""
+
+    def __init__(self, settings: Settings, retriever: HybridRetriever, decider: Decider):
+        self.settings = settings
+        self.retriever = retriever
+        self.decider = decider
+
+    def no_answer(self, prepared: Prepared, text: str, timings: dict, outcome: str = "") -> Answer:
+        """The reply when no generation ran (nothing retrieved, or nothing on the subject)."""
+        return Answer(
+            answer=text,
+            abstained=True,
+            citations=[],
+            sentences=[],
+            timings=timings,
+            outcome=outcome,
+            **prepared.base,
+        )
+
+    def final(self, prepared: Prepared, sentences: list[AnswerSentence], index: CitationIndex, drafts, timings):
+        """The reply from the checked sentences of every context."""
+        citations = index.citations
+        closest: list[Quote] = []
+        if any(s.supported for s in sentences) and on_topic(prepared.standalone, citations):
+            text, outcome = compose(sentences, citations), ANSWERED
+        else:
+            citations = []
+            on_subject = self.closest(prepared, sentences)
+            # "the articles don't say" only when nothing retrieved speaks of the question's subject
+            text, outcome = (UNVERIFIED_TEXT, UNVERIFIED) if on_subject else (ABSTAIN_TEXT, ABSENT)
+            closest = on_subject[: self.settings.closest_passages]
+        return Answer(
+            answer=text,
+            abstained=outcome != ANSWERED,
+            citations=[replace(c, quote=self._linked(c.quote)) for c in citations],
+            sentences=sentences,
+            timings=timings,
+            draft="\n\n".join(drafts),
+            closest=[self._linked(q) for q in closest],
+            outcome=outcome,
+            **prepared.base,
+        )
+
+    def _linked(self, quote: Quote) -> Quote:
+        """The quote with its article's original URL and byline, when the corpus recorded them."""
+        article = self.retriever.article(quote.doc_id)
+        if article is None:
+            return quote
+        return replace(quote, url=article.url or quote.url, author=article.author or quote.author)
+
+    def closest(self, prepared: Prepared, sentences: list[AnswerSentence]) -> list[Quote]:
+        """What the user is shown when no answer is verified but the articles do speak of the
+        question: the sentences of the candidates the answer model turned down narrowly
+        (likeliest first), then the shown sentences that hold most of the question's terms
+        (IDF-weighted)."""
+        floor = self.settings.closest_min_probability * self.decider.threshold
+        turned_down = [
+            s for s in sentences if s.source is not None and s.code in ("rejected", "outranked") and s.coverage >= floor
+        ]
+        out: dict[tuple[str, int], Quote] = {}
+        for s in sorted(turned_down, key=lambda s: -s.coverage):
+            out.setdefault((s.source.doc_id, s.source.start), s.source)
+        for quote in self.covering(prepared):
+            out.setdefault((quote.doc_id, quote.start), quote)
+        return list(out.values())
+
+    def covering(self, prepared: Prepared) -> list[Quote]:
+        """The shown sentences holding ``closest_min_coverage`` of the terms of the question's
+        subject (its nouns, names and numbers; IDF-weighted), most first."""
+        least = self.settings.closest_min_coverage
+        scored = [(share, s) for share, s in self.subject_shares(prepared) if share >= least]
+        scored.sort(key=lambda pair: -pair[0])
+        return [s.as_quote() for _, s in scored]
+
+    def subject_shares(self, prepared: Prepared) -> list[tuple[float, SourceSentence]]:
+        """Each shown sentence with the IDF-weighted share of the question's subject words it holds."""
+        frame = prepared.frame
+        # words only: a year or an amount is a detail asked about, not what the question is about
+        asked = frame.subject_terms.words or frame.subject_terms.all
+        # a question that names someone or something is about them: a sentence without any of
+        # its names (most of a name's weight: "world" is not "World Cup") is not on its subject
+        names = [n for n in (terms(name).words for name in frame.proper_names) if n]
+        total = self._weight(asked) or 1.0
+        out = []
+        for context in prepared.contexts:
+            for s in context.shown:
+                held = terms(f"{s.title} {s.text}").all & asked
+                named = not names or any(self._weight(n & held) >= self._weight(n) / 2 for n in names)
+                out.append((self._weight(held) / total if named else 0.0, s))
+        return out
+
+    def _weight(self, words) -> float:
+        return sum(self.retriever.idf(t) for t in words)

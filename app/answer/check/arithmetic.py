@@ -12,43 +12,9 @@ import json
 import re
 from dataclasses import dataclass
 
+from app.answer.context import SourceSentence
+from app.answer.prompts import MAX_ITEMS
 from app.text.numbers import Quantity, quantities, same_quantity
-from app.verify.context import SourceSentence
-
-ARITHMETIC_SYSTEM = (
-    "You find the numbers a calculation needs in numbered sentences of news articles. Reply with JSON: "
-    '{"items": [{"sentence": N, "value": "..."}]}: for each number the question wants combined, the number of '
-    "the sentence that states it and the number copied word for word. Do not calculate. If the sentences do "
-    'not state the numbers, reply {"items": []}.'
-)
-ARITHMETIC_EXAMPLE = (
-    'Daily Ledger, 3 March 2024: "Harbour traffic"\n[1] In January 1,200 ships used the harbour.\n\n'
-    'Daily Ledger, 2 April 2024: "Harbour traffic rises"\n[2] In February the harbour handled 1,350 ships.',
-    "How many ships used the harbour in January and February combined?",
-    {"items": [{"sentence": 1, "value": "1,200"}, {"sentence": 2, "value": "1,350"}]},
-)
-MAX_ITEMS = 4
-
-
-def items_schema(n_sentences: int) -> dict:
-    return {
-        "type": "object",
-        "properties": {
-            "items": {
-                "type": "array",
-                "maxItems": MAX_ITEMS,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "sentence": {"type": "integer", "enum": list(range(1, n_sentences + 1))},
-                        "value": {"type": "string"},
-                    },
-                    "required": ["sentence", "value"],
-                },
-            }
-        },
-        "required": ["items"],
-    }
 
 
 @dataclass(frozen=True)
@@ -107,8 +73,9 @@ def counts_head(sentence_doc, quantity: Quantity, head: str) -> bool:
     return False
 
 
-def compute(operation: str, picks: list[tuple[int, str]], shown: list[SourceSentence], head: str, nlp
-            ) -> Computed | None:  # fmt: skip
+def compute(
+    operation: str, picks: list[tuple[int, str]], shown: list[SourceSentence], head: str, nlp
+) -> Computed | None:
     """The computed answer, or None when the numbers do not hold up: each must be in its
     sentence and count what the question counts, all of one unit, two of them at least."""
     operands: list[Operand] = []

@@ -1,5 +1,5 @@
 """The claim's predicate in a source sentence, from the dependency parse: said the same way,
-negated, or with an antonym, and whether of the claim's subject (app/verify/claims.py uses it).
+negated, or with an antonym, and whether of the claim's subject (app/claims/judge.py uses it).
 
 The mechanisms are classes of language, never words of a corpus: the dependency relations
 of spaCy's English pipeline (``nsubj``, ``dobj``, ``neg``, ``acomp``, ``prt`` ...), negation

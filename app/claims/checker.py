@@ -3,7 +3,7 @@
 A claim is retrieved like a question (hybrid retrieval, with the outlet/date filters),
 the retrieved chunks are split into their sentences (the same citable sentences as the
 answer chain: no headings, nothing that speaks to an AI), and each sentence is judged
-in code against the claim (app/verify/claims.py). The verdict is ``supported``,
+in code against the claim (app/claims/judge.py). The verdict is ``supported``,
 ``contradicted``, ``mixed`` (sources disagree: both kinds found, typically articles of
 different dates) or ``not_found``. Every passage quote is the exact article text at its
 offsets (``article[start:end] == quote``).
@@ -20,15 +20,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
-from app.config import Settings
-from app.domain import Filters, Quote
-from app.errors import BadQuestionError
-from app.index.retrieval import HybridRetriever
-from app.text.cleaning import typed_line
-from app.text.dates import format_date
-from app.text.nlp import shared_nlp
-from app.text.textmatch import terms
-from app.verify.claims import (
+from app.answer.context import ContextBuilder, SourceSentence
+from app.claims.judge import (
     Finding,
     Relation,
     analyse,
@@ -39,8 +32,15 @@ from app.verify.claims import (
     judge,
     number_conflict,
 )
-from app.verify.context import ContextBuilder, SourceSentence
-from app.verify.predicates import match_predicate
+from app.claims.predicates import match_predicate
+from app.config import Settings
+from app.domain import Filters, Quote
+from app.errors import BadQuestionError
+from app.index.retrieval import HybridRetriever
+from app.text.cleaning import typed_line
+from app.text.dates import format_date
+from app.text.nlp import shared_nlp
+from app.text.textmatch import terms
 
 Verdict = Literal["supported", "contradicted", "mixed", "not_found"]
 
@@ -211,6 +211,7 @@ class ClaimChecker:
             filters=filters,
             mode=self.settings.retrieval_mode,
             candidates=self.settings.retrieval_candidates,
+            refresh=False,
         )
         t = time.perf_counter()
         sentences, _suppressed = self.builder.candidates(result.passages)

@@ -9,15 +9,20 @@ entity types, number kinds), never about the words of a corpus.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
+from functools import cached_property
 
+from app.errors import BadQuestionError
+from app.text.cleaning import typed_line
 from app.text.dates import DateMention, read_date
 from app.text.lexicon import lexicon
+from app.text.names import named_terms
 from app.text.numbers import Quantity, quantities
+from app.text.textmatch import Terms, terms
 
 WH_TAGS = {"WDT", "WP", "WP$", "WRB"}
-YES_NO_AUX = {"is", "are", "was", "were", "do", "does", "did", "has", "have", "had", "can", "could", "will",
-              "would", "should", "may", "might", "must"}  # fmt: skip
+YES_NO_AUX = set("is are was were do does did has have had can could will would should may might must".split())
 NAME_LABELS = {"PERSON", "ORG", "GPE", "NORP", "FAC", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE"}
 SUBJECT_POS = {"NOUN", "PROPN", "NUM"}
 CONTENT_POS = {"NOUN", "PROPN", "VERB", "ADJ", "NUM", "ADV"}
@@ -55,6 +60,22 @@ class QuestionFrame:
     dates: tuple[DateMention, ...] = ()  # the dates it names ("in June 2025", "on 5 May 2024"), read by dateparser
     role: str = ""  # lemma of the role a copular who-question asks about ("chairman" of "who is the chairman of X")
     doc: object = field(default=None, compare=False, repr=False)  # the question's parse
+    answer_kind: str = "other"  # number | name | other: what the context's sentences are scored as holding
+
+    @cached_property
+    def terms(self) -> Terms:
+        """Its stemmed terms (words and numbers), as every term-overlap score reads them."""
+        return terms(self.text)
+
+    @cached_property
+    def named(self) -> frozenset[str]:
+        """The stemmed terms of its names (capitalised words and entities)."""
+        return frozenset(named_terms(self.text))
+
+    @cached_property
+    def subject_terms(self) -> Terms:
+        """The stemmed terms of its subject (see ``subject``)."""
+        return terms(self.subject)
 
     @property
     def subject(self) -> str:
@@ -77,6 +98,49 @@ class QuestionFrame:
     def open(self) -> bool:
         """A question whose answer is a clause, not a typed value (why, how, yes/no)."""
         return bool(self.expects & {"clause", "yesno"})
+
+
+_NUMBER_Q = re.compile(
+    r"\b(how (many|much|long|old|far|often|big|large|high)|what (percentage|share|price|number|amount|proportion|"
+    r"age|year|date|day|time|sum|figure|fee|rate|total)|when|on what date|in what year|which (year|date|day|month))\b",
+    re.I,
+)
+_NAME_Q = re.compile(
+    r"\b(who|whom|whose|where|which|what (city|country|region|company|firm|team|group|"
+    r"organisation|organization|newspaper|platform|channel|party|band|film|club))\b",
+    re.I,
+)
+
+
+def _answer_kind(question: str) -> str:
+    """What kind of answer the question asks for: "number", "name" or "other"."""
+    if _NUMBER_Q.search(question):
+        return "number"
+    if _NAME_Q.search(question):
+        return "name"
+    return "other"
+
+
+def clean_question(question: object, max_chars: int) -> str:
+    """The question as text, or BadQuestionError saying what is wrong with it."""
+    if not isinstance(question, str):
+        raise BadQuestionError("The question must be text.")
+    text = unicodedata.normalize("NFC", typed_line(question))
+    if not text:
+        raise BadQuestionError("The question is empty. Type a question about the news articles.")
+    if len(text) > max_chars:
+        raise BadQuestionError(
+            f"The question is {len(text):,} characters long; the limit is {max_chars:,}. Ask something shorter."
+        )
+    if not re.search(r"\w", text):
+        raise BadQuestionError("The question has no words in it. Type a question about the news articles.")
+    return text
+
+
+def read_question(text: str, nlp) -> QuestionFrame:
+    """The frame of a question, from its parse by the shared pipeline: the one reading of the
+    question every later stage (retrieval, context, reader, checks, reply) is handed."""
+    return analyse_question(nlp.parse(text))
 
 
 def _wh(doc) -> tuple[str, int]:
@@ -197,6 +261,7 @@ def analyse_question(doc) -> QuestionFrame:
         dates=_dates(doc, numbers),
         role=_role(doc, wh),
         doc=doc,
+        answer_kind=_answer_kind(doc.text),
     )
 
 

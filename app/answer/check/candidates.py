@@ -2,7 +2,7 @@
 name or amount, compute the candidate's features, and let the fitted model decide.
 
 The answer shown to users is always words of the cited sentence at exact offsets; what
-decides whether it is shown is the model of app/verify/decide.py, not a rule per case.
+decides whether it is shown is the model of app/answer/check/decide.py, not a rule per case.
 A pick that copies nothing of the sentence, or adds nothing the question did not say, is
 not an answer whatever the model says.
 """
@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from app.answer.check.align import complete, locate
+from app.answer.check.decide import Decider
+from app.answer.check.features import LABEL_KINDS, NUMBER_KINDS, Candidate, dependency_tie, features, off_type
+from app.answer.context import SourceSentence
+from app.answer.question import QuestionFrame
 from app.text.injection import looks_like_instruction
 from app.text.numbers import quantities
 from app.text.textmatch import terms
-from app.verify.align import complete, locate
-from app.verify.context import SourceSentence
-from app.verify.decide import Decider
-from app.verify.features import LABEL_KINDS, NUMBER_KINDS, Candidate, dependency_tie, features, off_type
-from app.verify.question import QuestionFrame
 
 
 @dataclass
@@ -48,7 +48,7 @@ def candidate_for(sentence: SourceSentence, answer: str, doc) -> Candidate | Non
 
 
 @dataclass
-class Context:
+class CheckContext:
     """What every check of one question needs."""
 
     frame: QuestionFrame
@@ -69,7 +69,7 @@ class Context:
         return sorted(seen.values(), key=lambda s: -s.score)
 
 
-def check_pick(ctx: Context, sentence: SourceSentence | None, answer: str) -> Checked:
+def check_pick(ctx: CheckContext, sentence: SourceSentence | None, answer: str) -> Checked:
     """Whether the reader's pick (``sentence``, the words ``answer``) answers the question."""
     if sentence is None:
         return Checked(None, False, reason="the model found no sentence that answers the question", code="no_pick")
@@ -79,8 +79,10 @@ def check_pick(ctx: Context, sentence: SourceSentence | None, answer: str) -> Ch
     candidate = candidate_for(sentence, answer, doc)
     if candidate is None or (not candidate.exact and answer.strip()):
         # the model may miscount its sentence: its exact words in another shown sentence are taken there
-        elsewhere = next((s for s in ctx.shown if s is not sentence and answer.strip() and
-                          answer.strip().lower() in s.text.lower()), None)  # fmt: skip
+        elsewhere = next(
+            (s for s in ctx.shown if s is not sentence and answer.strip() and answer.strip().lower() in s.text.lower()),
+            None,
+        )
         if elsewhere is not None:
             ctx.model_sentence = elsewhere
             doc = ctx.nlp.parse(elsewhere.text)
@@ -91,7 +93,7 @@ def check_pick(ctx: Context, sentence: SourceSentence | None, answer: str) -> Ch
     return judge_candidate(ctx, candidate, doc, by_model=True)
 
 
-def judge_candidate(ctx: Context, candidate: Candidate, doc, by_model: bool) -> Checked:
+def judge_candidate(ctx: CheckContext, candidate: Candidate, doc, by_model: bool) -> Checked:
     """The fitted model's verdict on one candidate (a vacuous one is never an answer)."""
     if not (terms(candidate.text).all - terms(ctx.frame.text).all):
         return Checked(candidate, False, reason="it adds nothing the question did not say", code="vacuous")
@@ -103,8 +105,9 @@ def judge_candidate(ctx: Context, candidate: Candidate, doc, by_model: bool) -> 
         return Checked(candidate, False, reason=mismatch, code="off_type")
     best = max((s.similarity for s in ctx.shown), default=sentence.similarity)
     ranked = ctx.ranked()
-    rank = next((i for i, s in enumerate(ranked) if (s.doc_id, s.start) == (sentence.doc_id, sentence.start)),
-                len(ranked))  # fmt: skip
+    rank = next(
+        (i for i, s in enumerate(ranked) if (s.doc_id, s.start) == (sentence.doc_id, sentence.start)), len(ranked)
+    )
     values = features(ctx.frame, candidate, doc, ctx.article_text(sentence.doc_id), best, rank, ctx.idf)
     values["by_model"] = float(by_model)
     values["model_abstained"] = float(ctx.model_abstained)
@@ -118,7 +121,7 @@ def judge_candidate(ctx: Context, candidate: Candidate, doc, by_model: bool) -> 
     return Checked(candidate, True, p, values, "", "accepted")
 
 
-def typed_candidates(ctx: Context, limit: int, exclude: Candidate | None) -> list[tuple[Candidate, object]]:
+def typed_candidates(ctx: CheckContext, limit: int, exclude: Candidate | None) -> list[tuple[Candidate, object]]:
     """Spans of the kind the question asks for (a person for who, an amount for how much)
     in the best-scored sentences of the pool (the shown ones unless told otherwise), the
     one nearest the question's words in each sentence's parse: what an extractive reader

@@ -5,7 +5,7 @@ Each feature is a number in [0, 1] about a class of language: the entity type of
 span against the question word, the dependency path from the span to the question's
 words, the share of the question's terms (IDF-weighted) in the sentence and in its
 article, the question's names and numbers, qualifiers, dates. How much each one counts
-is not set here: it is fitted on dev data (app/verify/decide.py).
+is not set here: it is fitted on dev data (app/answer/check/decide.py).
 """
 
 from __future__ import annotations
@@ -16,22 +16,48 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from app.answer.context import SourceSentence
+from app.answer.question import QuestionFrame
 from app.text.dates import format_date
 from app.text.numbers import quantities, same_quantity
 from app.text.textmatch import terms
-from app.verify.context import SourceSentence
-from app.verify.question import QuestionFrame
 
 FEATURES = (
-    "typed", "type_match", "type_loose", "novel", "span_in_question", "q_cover", "q_cover_doc",
-    "names_sent", "names_doc", "numbers_doc", "sim", "sim_gap", "rank_rr", "tie", "predicate",
-    "qualifier", "future_date", "exact", "overlap", "answer_len", "by_model", "model_abstained",
-    "model_sentence", "p_sentence", "p_none", "modifier_conflict", "numbers_sent", "number_conflict",
-    "missing_sent", "missing_doc", "counts_head",
-)  # fmt: skip
+    "typed",
+    "type_match",
+    "type_loose",
+    "novel",
+    "span_in_question",
+    "q_cover",
+    "q_cover_doc",
+    "names_sent",
+    "names_doc",
+    "numbers_doc",
+    "sim",
+    "sim_gap",
+    "rank_rr",
+    "tie",
+    "predicate",
+    "qualifier",
+    "future_date",
+    "exact",
+    "overlap",
+    "answer_len",
+    "by_model",
+    "model_abstained",
+    "model_sentence",
+    "p_sentence",
+    "p_none",
+    "modifier_conflict",
+    "numbers_sent",
+    "number_conflict",
+    "missing_sent",
+    "missing_doc",
+    "counts_head",
+)
 MODIFIER_DEPS = {"poss", "compound", "amod", "nmod"}
 
-# spaCy entity labels -> the answer kinds of app/verify/question.py
+# spaCy entity labels -> the answer kinds of app/answer/question.py
 LABEL_KINDS = {
     "PERSON": {"person", "name"},
     "ORG": {"organisation", "name", "place"},
@@ -79,8 +105,15 @@ class Candidate:
 
 PLACE_LABELS = {"GPE", "LOC", "FAC"}
 GATED_WH = {"who", "whom", "where", "when"}
-KIND_WORDS = {"person": "a person", "organisation": "an organisation", "place": "a place", "time": "a date or time",
-              "money": "a sum of money", "percent": "a percentage", "number": "a number"}  # fmt: skip
+KIND_WORDS = {
+    "person": "a person",
+    "organisation": "an organisation",
+    "place": "a place",
+    "time": "a date or time",
+    "money": "a sum of money",
+    "percent": "a percentage",
+    "number": "a number",
+}
 
 
 def _located(ent) -> bool:
@@ -280,7 +313,7 @@ def counts_asked_noun(frame: QuestionFrame, candidate: Candidate, doc) -> float:
     """For "how many X" / "what number of X": 1 when a number of the span counts X in the
     sentence's parse ("6,000 people" for "how many people"), 0 when its numbers count
     something else; 0.5 when the question counts nothing."""
-    from app.verify.arithmetic import counts_head
+    from app.answer.check.arithmetic import counts_head
 
     if frame.wh != "how_many" or not frame.head:
         return 0.5

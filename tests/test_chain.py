@@ -300,3 +300,27 @@ def test_absent_before_generation_says_so_without_calling_the_model(service, set
     assert service.ask("Where are the port talks set to continue?").outcome == "answered"
     answer = service.ask("How many shipping containers were snapped up?")
     assert answer.outcome != "absent" and service.llm.calls
+
+
+def test_the_question_is_read_once_and_handed_down(service, monkeypatch):
+    """The question is parsed once, before retrieval, and every later stage reads that frame:
+    the context scorer, the reader's prompt and the checks never parse the question again."""
+    service.llm = FakeChatModel(respond=pick_containing("Aberdeen"))
+    question = "Where are the port talks set to continue?"
+    parsed: list[str] = []
+    original = service.nlp.parse
+
+    def counting(text):
+        parsed.append(text)
+        return original(text)
+
+    monkeypatch.setattr(service.nlp, "parse", counting)
+    frames = []
+    build = service.context_builder.build_per_date
+    monkeypatch.setattr(
+        service.context_builder, "build_per_date", lambda frame, *rest: frames.append(frame) or build(frame, *rest)
+    )
+    answer = service.ask(question)
+    assert answer.outcome == "answered"
+    assert parsed.count(question) == 1
+    assert [f.text for f in frames] == [question] and frames[0].answer_kind == "name"

@@ -96,3 +96,25 @@ def test_missing_optional_backend_says_what_to_install(tmp_path, monkeypatch):
     monkeypatch.delitem(sys.modules, "app.llm.openai_chat", raising=False)  # imported afresh, without it
     with pytest.raises(ConfigError, match="pip install langchain-openai"):
         make_chat_model(make_settings(tmp_path, llm_backend="openai"))
+
+
+def test_each_backend_declares_how_it_replies_in_json(tmp_path):
+    """Capabilities live on the backend's class: the answer path asks the model object, and a
+    wrapper (the eval's reply cache) answers as the model it wraps."""
+    from app.llm.capabilities import json_reply_kwargs, writes_one_at_a_time
+    from eval.llm_cache import CachedChatModel
+
+    schema = {"type": "object"}
+    llama = ChatLlamaCpp(model_path="unused.gguf")
+    assert json_reply_kwargs(llama, schema)["response_format"] == {"type": "json_object", "schema": schema}
+    assert llama.supports_logprobs and llama.supports_prefix_snapshots and writes_one_at_a_time(llama)
+    openai = make_chat_model(make_settings(tmp_path, llm_backend="openai"))
+    assert json_reply_kwargs(openai, schema)["response_format"]["json_schema"]["schema"] == schema
+    as_object = make_chat_model(make_settings(tmp_path, llm_backend="openai", openai_json_mode="json_object"))
+    assert json_reply_kwargs(as_object, schema)["response_format"] == {"type": "json_object", "schema": schema}
+    assert not writes_one_at_a_time(openai)
+    ollama = make_chat_model(make_settings(tmp_path, llm_backend="ollama"))
+    assert json_reply_kwargs(ollama, schema) == {"format": schema}
+    assert json_reply_kwargs(FakeChatModel(), schema) == {"json_schema": schema}
+    wrapped = CachedChatModel(inner=llama, path=str(tmp_path / "cache.db"))
+    assert json_reply_kwargs(wrapped, schema) == json_reply_kwargs(llama, schema) and writes_one_at_a_time(wrapped)

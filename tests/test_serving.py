@@ -99,6 +99,25 @@ def test_other_answer_settings_make_other_keys(settings):
     assert settings_fingerprint(settings, "m") == settings_fingerprint(limits, "m"), "admission does not"
 
 
+def test_a_changed_prompt_or_refitted_answer_model_makes_other_keys(settings, monkeypatch):
+    """The key carries the answer service's fingerprint: every prompt of the answer path and the
+    fitted answer model, so a new prompt or a refit never serves an answer written before it."""
+    from app.answer import prompts
+    from app.answer.check.decide import Decider
+    from app.services.serving import ServingService
+
+    services, _llm = build(settings)
+    answers = services.answers
+    before = ServingService(answers).key(QUESTION, [], None)
+    assert ServingService(answers).key(QUESTION, [], None) == before
+    monkeypatch.setattr(prompts, "READER_SYSTEM", prompts.READER_SYSTEM + " Be brief.")
+    assert ServingService(answers).key(QUESTION, [], None) != before
+    monkeypatch.undo()
+    assert ServingService(answers).key(QUESTION, [], None) == before
+    answers.decider = Decider({"q_cover": 1.0}, -1.0, 0.5)
+    assert ServingService(answers).key(QUESTION, [], None) != before
+
+
 def test_the_cache_persists_beside_the_index_and_is_bounded(settings):
     services, llm = build(settings, answer_cache_persist=True, answer_cache_entries=2)
     first = services.serving.ask(QUESTION)

@@ -194,6 +194,8 @@ def test_real_embedder_on_the_seed_corpus(tmp_path):
         "1,000 prisoners were exchanged": "mixed",
         "Trump wrote on Truth Social that he hoped both sides would agree this week": "supported",
         "Putin has not expressed willingness to discuss a ceasefire": "contradicted",
+        # a claim the article states word for word, naming the person by the shorter form of his name
+        "Witkoff has met Putin three times since February": "supported",
     }
     for claim, verdict in expected.items():
         report = checker.check(claim)
@@ -416,3 +418,29 @@ def test_a_negation_of_another_subject_is_not_a_contradiction_end_to_end(setting
         "but the claim is about the employers."
     )
     assert checker.check("The dock union accepted the pay offer").verdict == "contradicted"
+
+
+def _doc(words: list[str], ents: list[str], deps: list[str], heads: list[int]):
+    """A parsed sentence with the entity types given (as a small model may tag them)."""
+    from spacy.tokens import Doc
+    from spacy.vocab import Vocab
+
+    pos = ["PROPN" if e != "O" else "NOUN" for e in ents]
+    return Doc(Vocab(), words=words, ents=ents, deps=deps, heads=heads, pos=pos, lemmas=[w.lower() for w in words])
+
+
+def test_a_name_under_another_entity_type_is_still_the_same_subject():
+    """The claim's bare surname tagged as an organisation, the sentence's subject naming the person
+    beside an organisation: the claim's name is the sentence's, not another organisation."""
+    from app.claims.predicates import _names_agree
+
+    claim = _doc(["Lind"], ["B-ORG"], ["nsubj"], [0])
+    words = ["Harbour", "Board", "envoy", "Ana", "Lind"]
+    sentence = _doc(words, ["B-ORG", "I-ORG", "O", "B-PERSON", "I-PERSON"], ["compound"] * 4 + ["nsubj"], [2, 2, 4, 4, 4])
+    assert _names_agree(list(claim), list(sentence))
+    # a name of the same kind that the sentence does not hold still makes another subject
+    other = _doc(["Ola", "Berg"], ["B-PERSON", "I-PERSON"], ["compound", "nsubj"], [1, 1])
+    assert not _names_agree(list(other), list(sentence))
+    longer = _doc(["Ana", "Lind"], ["B-PERSON", "I-PERSON"], ["compound", "nsubj"], [1, 1])
+    shorter = _doc(["Lind"], ["B-PERSON"], ["nsubj"], [0])
+    assert _names_agree(list(longer), list(shorter)) and _names_agree(list(shorter), list(longer))

@@ -436,7 +436,8 @@ def test_a_name_under_another_entity_type_is_still_the_same_subject():
 
     claim = _doc(["Lind"], ["B-ORG"], ["nsubj"], [0])
     words = ["Harbour", "Board", "envoy", "Ana", "Lind"]
-    sentence = _doc(words, ["B-ORG", "I-ORG", "O", "B-PERSON", "I-PERSON"], ["compound"] * 4 + ["nsubj"], [2, 2, 4, 4, 4])
+    ents = ["B-ORG", "I-ORG", "O", "B-PERSON", "I-PERSON"]
+    sentence = _doc(words, ents, ["compound"] * 4 + ["nsubj"], [2, 2, 4, 4, 4])
     assert _names_agree(list(claim), list(sentence))
     # a name of the same kind that the sentence does not hold still makes another subject
     other = _doc(["Ola", "Berg"], ["B-PERSON", "I-PERSON"], ["compound", "nsubj"], [1, 1])

@@ -92,7 +92,7 @@ def test_answer_markers_link_only_real_citations():
 
 
 def test_an_abstention_shows_the_closest_passages_escaped():
-    from app.answer.reply import CLOSEST_TEXT, Answer
+    from app.answer.reply import Answer, hedged
     from app.domain import Quote
 
     near = Quote(
@@ -104,10 +104,11 @@ def test_an_abstention_shows_the_closest_passages_escaped():
         start=0,
         end=24,
     )
-    answer = Answer("q", "q", CLOSEST_TEXT, True, [], [], [], {}, closest=[near])
+    answer = Answer("q", "q", hedged(near), True, [], [], [], {}, closest=[near])
     html = render_answer(answer, 1)
     assert '<ul class="nr-closest">' in html and "Talks &lt;i&gt;may&lt;/i&gt; resume." in html
     assert "Wire A" in html and "22 April 2025" in html and "<i>" not in html
+    assert "<strong>The articles may not answer this exactly;</strong> the closest they come: \u201cTalks" in html
 
 
 # --- browser plumbing ----------------------------------------------------------------------

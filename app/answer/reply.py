@@ -35,7 +35,16 @@ UNVERIFIED_TEXT = (
     "I couldn't write a checked answer. The articles speak of this, but no sentence of theirs passed the "
     "check against the question; the closest passages are shown so you can judge."
 )
-CLOSEST_TEXT = UNVERIFIED_TEXT  # the earlier name
+UNVERIFIED_LEAD = "The articles may not answer this exactly"
+
+
+def hedged(quote: Quote) -> str:
+    """An unverified reply: the closest sentence the articles have, quoted and dated, hedged
+    (the outcome stays ``unverified``; the other closest passages follow it as sources)."""
+    where = f"{quote.outlet}, {format_date(quote.published)}"
+    return f"{UNVERIFIED_LEAD}; the closest they come: \u201c{quote.text}\u201d ({where})"
+
+
 NO_SOURCES_TEXT = "The articles don't say. No indexed article matches this question."
 
 
@@ -206,7 +215,9 @@ class Replier:
             on_subject = self.closest(prepared, sentences)
             # "the articles don't say" only when nothing retrieved speaks of the question's subject
             text, outcome = (UNVERIFIED_TEXT, UNVERIFIED) if on_subject else (ABSTAIN_TEXT, ABSENT)
-            closest = on_subject[: self.settings.closest_passages]
+            closest = [self._linked(q) for q in on_subject[: self.settings.closest_passages]]
+            if closest:  # below the bar, the closest quote leads, hedged, not an apology
+                text = hedged(closest[0])
         return Answer(
             answer=text,
             abstained=outcome != ANSWERED,
@@ -214,7 +225,7 @@ class Replier:
             sentences=sentences,
             timings=timings,
             draft="\n\n".join(drafts),
-            closest=[self._linked(q) for q in closest],
+            closest=closest,
             outcome=outcome,
             **prepared.base,
         )

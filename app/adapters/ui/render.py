@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from app.answer.reply import Answer
+from app.answer.reply import UNVERIFIED_LEAD, Answer
 from app.claims.checker import ClaimPassage, ClaimReport
 from app.domain import Article, Filters, Quote
 from app.text.dates import format_date
@@ -180,16 +180,19 @@ def render_answer(
     export: str = "",
 ) -> str:
     """The answer as HTML by its outcome: a verified answer (escaped text, [n] markers linked
-    to its sources), "I couldn't write a checked answer" with the closest passages, or
-    "the articles don't say"."""
+    to its sources), the closest quote hedged ("The articles may not answer this exactly; the
+    closest they come: ...") with the other closest passages, or "the articles don't say"."""
     if answer.abstained:
         head, _, rest = answer.answer.partition(". ")
+        if answer.answer.startswith(UNVERIFIED_LEAD + ";"):
+            head, rest = UNVERIFIED_LEAD, answer.answer[len(UNVERIFIED_LEAD) + 1 :].lstrip()
         note = ""
         if filters:
             note = f'<div class="nr-note">Searched only articles with {esc(filters.describe())}.</div>'
         return (
             f'<div class="nr-abstain nr-outcome-{esc(answer.outcome)}" data-outcome="{esc(answer.outcome)}">'
-            f"<strong>{esc(head)}.</strong> {esc(rest)}{render_closest(answer)}{note}"
+            f"<strong>{esc(head)}{';' if head == UNVERIFIED_LEAD else '.'}</strong> {esc(rest)}"
+            f"{render_closest(answer)}{note}"
             f"{inline_sources(answer, turn, lookup, export)}</div>"
         )
     by_n = {c.n: c for c in answer.citations}

@@ -33,3 +33,18 @@ def test_bbc_items_name_articles_that_exist():
         for item in load_gold(GOLD / name):
             for doc in item.doc_ids:
                 assert (BBC / f"{doc}.txt").is_file(), (name, item.id, doc)
+
+
+def test_the_explanatory_shapes_are_split_by_article_too():
+    """Statements, reasons, lists and yes/no questions (scored by key points): the BBC ones split
+    by article as the factoid sets are, each shape and near misses in every file."""
+    bbc_dev, bbc_test = load_gold(GOLD / "bbc_shapes_dev.jsonl"), load_gold(GOLD / "bbc_shapes_test.jsonl")
+    factoid_dev, factoid_test = load_gold(GOLD / "bbc_dev.jsonl"), load_gold(GOLD / "bbc_test.jsonl")
+    assert not _docs(bbc_dev) & (_docs(bbc_test) | _docs(factoid_test))
+    assert not _docs(bbc_test) & (_docs(bbc_dev) | _docs(factoid_dev))
+    for name in ("seed_shapes_dev", "seed_shapes_test", "bbc_shapes_dev", "bbc_shapes_test"):
+        items = load_gold(GOLD / f"{name}.jsonl")
+        shapes = Counter(i.category for i in items)
+        assert {"statement", "reason", "list", "yesno", "near_miss"} <= set(shapes), (name, shapes)
+        assert all(i.all_of and i.evidence for i in items if i.answerable), name
+        assert shapes["near_miss"] == sum(not i.answerable for i in items) >= 0.15 * len(items)

@@ -136,6 +136,16 @@ class Settings(BaseSettings):
     context_sentences: int = Field(
         3, ge=1, le=40, description="Most article sentences given to the LLM (the best-matching ones)."
     )
+    context_sentences_open: int = Field(
+        4,
+        ge=1,
+        le=40,
+        description="Best sentences given to the LLM for a statement, reason, list or yes/no question, "
+        "each with the sentence after and the one before it as the budget allows (they are quoted whole).",
+    )
+    context_tokens_open: int = Field(
+        520, ge=50, le=6000, description="Token budget of those sentences (`context_sentences_open`)."
+    )
     context_dense_weight: float = Field(
         1.0, ge=0, description="Sentence score: weight of the sentence's embedding similarity to the question."
     )
@@ -219,6 +229,20 @@ class Settings(BaseSettings):
         le=1,
         description="A candidate the answer model turned down is offered as a closest passage when its "
         "probability is at least this share of the model's threshold.",
+    )
+    sentence_min_subject: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="A statement, reason, list or yes/no answer quotes a sentence the model chose only when it "
+        "holds this share of the question's subject (IDF-weighted; most of each of its names).",
+    )
+    sentence_also_probability: float = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description="A statement, reason, list or yes/no answer also quotes (up to three) the sentences the "
+        "model gave this probability besides the one it picked.",
     )
     closest_passages: int = Field(3, ge=0, le=20, description="Most closest passages offered with an abstention.")
     typed_candidates: int = Field(

@@ -60,7 +60,7 @@ def test_the_answer_is_the_picked_words_cited_at_exact_offsets(service):
     service.llm = FakeChatModel(responses=[pick(n, "Aberdeen")])
     answer = service.ask(question)
     assert not answer.abstained
-    assert answer.answer == "Aberdeen [1]"
+    assert answer.answer.startswith("**Aberdeen.** \u201c") and answer.short == "Aberdeen"
     [citation] = answer.citations
     article = service.retriever.article(citation.quote.doc_id)
     assert article.text[citation.quote.start : citation.quote.end] == citation.quote.text

@@ -56,9 +56,11 @@ def test_answer_is_cited_with_exact_quote(service):
     service.llm = FakeChatModel(respond=pick_containing("Aberdeen"))
     answer = service.ask("Where are the port talks set to continue?")
     assert not answer.abstained
-    assert answer.answer == "Aberdeen [1]"
     [citation] = answer.citations
     assert citation.quote.text == TALKS.split(". ")[0] + "."
+    # the phrase first, then the sentence that states it, quoted, cited and attributed
+    assert answer.answer == f"**Aberdeen.** \u201c{citation.quote.text}\u201d [1] (Wire A, 22 April 2025)"
+    assert answer.short == "Aberdeen" and answer.as_dict()["short"] == "Aberdeen"
     assert (citation.quote.outlet, citation.quote.published, citation.n) == ("Wire A", "2025-04-22", 1)
     check_quotes(service, answer)
     data = answer.as_dict()

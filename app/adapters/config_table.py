@@ -24,7 +24,8 @@ SECTIONS: dict[str, list[str]] = {
         "retrieval_k retrieval_candidates retrieval_mode dense_weight lexical_weight rrf_k retrieval_refresh_s"
     ).split(),
     "Context selection": (
-        "context_tokens context_sentences context_dense_weight context_rank_weight "
+        "context_tokens context_sentences context_sentences_open context_tokens_open "
+        "context_dense_weight context_rank_weight "
         "context_answer_type_bonus context_window_bonus context_recent_bonus "
         "context_date_group_score context_date_group_similarity"
     ).split(),
@@ -32,6 +33,7 @@ SECTIONS: dict[str, list[str]] = {
         "max_question_chars history_turns rewrite_max_tokens rewrite_timeout_s "
         "max_request_turns stream_min_coverage stream_lead_words answer_model "
         "closest_min_coverage absent_before_generation closest_min_probability "
+        "sentence_min_subject sentence_also_probability "
         "closest_passages typed_candidates typed_candidates_from arithmetic nlp_model"
     ).split(),
     "Serving": (

@@ -51,6 +51,7 @@ class AnswerSentence:
     features: dict[str, float] = field(default_factory=dict)  # what the answer check weighed (span reader)
     shown: str = ""  # what the answer would say if it were accepted (span reader)
     source: Quote | None = None  # the sentence the candidate is words of (span reader)
+    lead: str = ""  # said before the quote: "Yes" / "No" of a yes/no answer (sentence reader)
 
 
 class CitationIndex:

@@ -14,7 +14,7 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from app.answer.question import QuestionFrame
+from app.answer.question import SENTENCE_SHAPES, QuestionFrame
 from app.config import Settings
 from app.domain import ArticleSpan, Quote
 from app.index.retrieval import HybridRetriever, Passage
@@ -26,7 +26,7 @@ from app.text.textmatch import terms
 from app.text.timewords import TimeIntent
 
 SENTENCE_CACHE = 2048  # articles whose sentence split is kept
-_ANAPHOR = re.compile(
+ANAPHOR = re.compile(
     r"^(the two|both|they|them|those|these|this|that|it|its|he|she|his|her|their|there|such|the (group|firm|"
     r"company|move|deal|decision|plan|country|countries|talks|efforts|attacks|proposal|offer|minister|president|"
     r"leader|official|officials|club|team|film|band|player|star))\b",
@@ -148,6 +148,12 @@ class ContextBuilder:
         self.score(frame, candidates, intent)
         if not candidates:
             return [self._context([], candidates, suppressed)]
+        if frame.shape in SENTENCE_SHAPES:  # whole sentences quoted, each with its own date: one context
+            limit, budget = self.settings.context_sentences_open, self.settings.context_tokens_open
+            pool = [c for c in candidates if intent.contains(c.published)] if intent.strict else []
+            pool = pool or candidates
+            windows = self._windows(self._select(pool, limit, budget), pool, budget)
+            return [self._context(windows, pool, suppressed)]
         top = max(candidates, key=lambda c: c.score)
         groups: dict[str, list[SourceSentence]] = {}
         for c in candidates:
@@ -174,45 +180,75 @@ class ContextBuilder:
             self._context(self._select(groups[date], per_date), groups[date], suppressed) for date in sorted(strong)[:2]
         ]
 
-    def _select(self, candidates: list[SourceSentence], limit: int) -> list[SourceSentence]:
-        """The best sentences within the budget; a sentence that opens by pointing back
-        ("The two countries ...", "Those efforts ...") brings the sentence before it."""
+    def _select(self, candidates: list[SourceSentence], limit: int, budget: int = 0) -> list[SourceSentence]:
+        """The best sentences within the budget (``context_tokens`` unless given); a sentence
+        that opens by pointing back ("The two countries ...", "Those efforts ...") brings the
+        sentence before it."""
         enc = get_encoding(self.encoding)
+        budget = budget or self.budget
         chosen: list[SourceSentence] = []
         used = 0
         by_position = {(c.doc_id, c.start): c for c in candidates}
         for s in sorted(candidates, key=lambda c: -c.score):
             cost = len(enc.encode_ordinary(s.text)) + 1
-            if used + cost > self.budget or len(chosen) >= limit:
+            if used + cost > budget or len(chosen) >= limit:
                 continue
             chosen.append(s)
             used += cost
         for s in list(chosen):
-            if not _ANAPHOR.match(s.text):
+            if not ANAPHOR.match(s.text):
                 continue
             previous = self._previous_sentence(s, by_position)
             if previous is None or previous in chosen:
                 continue
             cost = len(enc.encode_ordinary(previous.text)) + 1
-            if used + cost <= self.budget:
+            if used + cost <= budget:
                 chosen.append(previous)
                 used += cost
         return chosen
 
     def _previous_sentence(self, s: SourceSentence, known: dict) -> SourceSentence | None:
+        return self._neighbour(s, known, -1)
+
+    def _neighbour(self, s: SourceSentence, known: dict, step: int) -> SourceSentence | None:
+        """The sentence of the article just before (``step`` -1) or after (+1) ``s`` in the
+        same paragraph; None at a paragraph's edge, a heading or an instruction."""
         text, sentences = self._article_sentences(s.doc_id)
-        before = [x for x in sentences if x.end <= s.start]
-        if not before or before[-1].heading:
+        side = [x for x in sentences if x.end <= s.start] if step < 0 else [x for x in sentences if x.start >= s.end]
+        if not side:
             return None
-        prev = before[-1]
-        if (s.doc_id, prev.start) in known:
-            return known[(s.doc_id, prev.start)]
-        body = text[prev.start : prev.end]
+        near = side[-1] if step < 0 else side[0]
+        gap = text[near.end : s.start] if step < 0 else text[s.end : near.start]
+        if near.heading or "\n" in gap:
+            return None
+        if (s.doc_id, near.start) in known:
+            return known[(s.doc_id, near.start)]
+        body = text[near.start : near.end]
         if looks_like_instruction(body):
             return None
         return SourceSentence(
-            **{**s.place(), "start": prev.start, "end": prev.end, "text": body}, passage_rank=s.passage_rank
+            **{**s.place(), "start": near.start, "end": near.end, "text": body}, passage_rank=s.passage_rank
         )
+
+    def _windows(self, chosen: list[SourceSentence], candidates: list[SourceSentence], budget: int):
+        """The chosen sentences with the sentence after and the one before each (best first),
+        within ``budget`` tokens: the sentences a statement or a reason runs on to."""
+        enc = get_encoding(self.encoding)
+        used = sum(len(enc.encode_ordinary(s.text)) + 1 for s in chosen)
+        known = {(c.doc_id, c.start): c for c in candidates}
+        out = list(chosen)
+        held = {(c.doc_id, c.start) for c in out}
+        for s in sorted(chosen, key=lambda c: -c.score):
+            for step in (1, -1):
+                near = self._neighbour(s, known, step)
+                if near is None or (near.doc_id, near.start) in held:
+                    continue
+                cost = len(enc.encode_ordinary(near.text)) + 1
+                if used + cost <= budget:
+                    out.append(near)
+                    held.add((near.doc_id, near.start))
+                    used += cost
+        return out
 
     def merged(self, contexts: list[Context]) -> Context:
         """One context of every sentence the per-date contexts show (a sum across dates needs

@@ -61,6 +61,7 @@ class QuestionFrame:
     role: str = ""  # lemma of the role a copular who-question asks about ("chairman" of "who is the chairman of X")
     doc: object = field(default=None, compare=False, repr=False)  # the question's parse
     answer_kind: str = "other"  # number | name | other: what the context's sentences are scored as holding
+    shape: str = "span"  # span | statement | reason | list | yesno: the shape of its answer (SHAPES)
 
     @cached_property
     def terms(self) -> Terms:
@@ -110,6 +111,52 @@ _NAME_Q = re.compile(
     r"organisation|organization|newspaper|platform|channel|party|band|film|club))\b",
     re.I,
 )
+
+
+# The shapes of an answer: a phrase of a sentence (who, where, when, how many, which), or whole
+# sentences: what someone said or did, why or how, the items of a list, yes or no.
+SHAPES = ("span", "statement", "reason", "list", "yesno")
+SENTENCE_SHAPES = frozenset(SHAPES[1:])
+PLURAL_TAGS = {"NNS", "NNPS"}
+
+
+def _shape(doc, wh: str, wh_index: int, head: str) -> str:
+    """The shape of the answer a parsed question asks for (one of ``SHAPES``), from its
+    question word, the noun it asks about and its main verb; never from its topic words."""
+    if wh == "yesno" or (wh == "other" and _inverted(doc)):
+        return "yesno"
+    if wh == "why":
+        return "reason"
+    if wh == "how":  # "how did they stop it": a manner; "how big", "how soon": a value
+        after = doc[wh_index + 1] if 0 <= wh_index < len(doc) - 1 else None
+        return "span" if after is not None and after.pos_ in ("ADJ", "ADV") else "reason"
+    if wh not in ("what", "which", "other"):
+        return "span"
+    plural = any(t.lemma_.lower() == head and t.tag_ in PLURAL_TAGS and t.dep_ != "compound" for t in doc)
+    if head and not _noun_kind(head) and plural:
+        return "list"  # "what are the demands", "which sectors": several things, each a sentence's worth
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    verbs = [root] + [c for c in root.children if c.pos_ in ("VERB", "AUX")] if root is not None else []
+    if wh != "which" and not head and any(v.lemma_.lower() in lexicon().statement_verbs for v in verbs):
+        return "statement"  # "what did X say / warn / demand", "what happened"
+    return "span"
+
+
+def _inverted(doc) -> bool:
+    """An auxiliary before its clause's subject, or opening the clause after a fronted phrase
+    ("As of April, had they met?"): a yes/no question."""
+    comma = next((t.i for t in doc if t.text == ","), None)
+    after = next((t for t in doc[comma + 1 :] if not t.is_punct), None) if comma is not None else None
+    if after is not None and after.lower_ in YES_NO_AUX:
+        return True
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    if root is None:
+        return False
+    subject = next((c for c in root.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+    aux = [c for c in root.children if c.dep_ in ("aux", "auxpass") and c.lower_ in YES_NO_AUX]
+    if root.lower_ in YES_NO_AUX:
+        aux.append(root)
+    return subject is not None and any(a.i < subject.i for a in aux)
 
 
 def _answer_kind(question: str) -> str:
@@ -262,6 +309,7 @@ def analyse_question(doc) -> QuestionFrame:
         role=_role(doc, wh),
         doc=doc,
         answer_kind=_answer_kind(doc.text),
+        shape=_shape(doc, wh, wh_index, head),
     )
 
 

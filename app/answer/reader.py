@@ -15,18 +15,19 @@ import math
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
 from app.answer.check.arithmetic import compute, parse_items
 from app.answer.check.decide import Decider
+from app.answer.check.shapes import SentenceVerdict, adjacent, judge_sentences, polarity, stating, window
 from app.answer.check.verdicts import Checker, answer_sentence, computed_sentence
-from app.answer.cited import AnswerSentence, CitationIndex
+from app.answer.cited import AnswerSentence, CitationIndex, Reason
 from app.answer.context import Context, SourceSentence
 from app.answer.prompts import arithmetic_messages, display_order, items_schema, reader_messages, reply_schema
-from app.answer.question import QuestionFrame
+from app.answer.question import SENTENCE_SHAPES, QuestionFrame
 from app.answer.reply import Token
 from app.answer.stream_guard import StreamGuard
 from app.config import Settings
@@ -83,6 +84,9 @@ def number_distribution(chunks: list[tuple[str, dict]], key: str = "sentence") -
     return {}
 
 
+MAX_SENTENCES = 3  # most sentences quoted for a statement, reason, list or yes/no
+
+
 class AnswerStream:
     """Picks the answer text out of a streamed JSON reply, as it arrives."""
 
@@ -102,6 +106,54 @@ class AnswerStream:
         value = value.replace('\\"', '"').replace("\\n", " ")
         new, self.shown = value[self.shown :], len(value)
         return new
+
+
+def _quoted_sentence(verdict: SentenceVerdict, index: CitationIndex) -> AnswerSentence:
+    """The answer sentence of a checked whole sentence: quoted and cited, or why not."""
+    s, features = verdict.sentence, {"subject_share": verdict.share}
+    if not verdict.accepted:
+        quote = s.as_quote()
+        return AnswerSentence(
+            s.text, False, [], verdict.share, verdict.reason, code=Reason.REJECTED, features=features, source=quote
+        )
+    return AnswerSentence(
+        s.text,
+        True,
+        [index.number(s)],
+        verdict.share,
+        quoted=True,
+        code=Reason.QUOTED,
+        features=features,
+        shown=s.text,
+        source=s.as_quote(),
+        lead=verdict.lead,
+    )
+
+
+def passages(verdicts: list[SentenceVerdict], checker: Checker) -> list[SentenceVerdict]:
+    """Accepted sentences next to each other in one article joined into one quote (its exact
+    text, one citation), in the article's order; the others as they are."""
+    accepted = sorted((v for v in verdicts if v.accepted), key=lambda v: (v.sentence.doc_id, v.sentence.start))
+    groups: list[list[SentenceVerdict]] = []
+    for v in accepted:
+        last = groups[-1][-1].sentence if groups else None
+        if last is not None and last.doc_id == v.sentence.doc_id and 0 <= v.sentence.start - last.end <= 3:
+            groups[-1].append(v)
+        else:
+            groups.append([v])
+    order = {id(v): i for i, v in enumerate(verdicts)}
+    groups.sort(key=lambda g: min(order[id(v)] for v in g))  # the pick's passage first
+    out = []
+    for group in groups:
+        head, tail = group[0].sentence, group[-1].sentence
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        text = checker.article_text(head.doc_id)[head.start : tail.end]
+        joined = replace(head, end=tail.end, text=text, score=max(v.sentence.score for v in group))
+        lead = next((v.lead for v in group if v.lead), "")
+        out.append(SentenceVerdict(joined, True, max(v.share for v in group), lead=lead))
+    return out + [v for v in verdicts if not v.accepted]
 
 
 class SpanReader:
@@ -125,6 +177,8 @@ class SpanReader:
     ) -> Iterator[Token]:
         """Yield the answer words as Tokens while the model writes; return (reply, sentences)."""
         shown = display_order(list(context.shown))
+        if frame.shape in SENTENCE_SHAPES:
+            return self._read_sentences(frame, shown, index, started, timings)
         guard = StreamGuard(context.text, self.settings.stream_min_coverage, self.settings.stream_lead_words)
         words = AnswerStream()
         reply = ""
@@ -154,6 +208,50 @@ class SpanReader:
         timings["verify_s"] = timings.get("verify_s", 0.0) + time.perf_counter() - t
         return reply, self._sentences(results, frame, pick, index)
 
+    def _read_sentences(
+        self, frame: QuestionFrame, shown: list[SourceSentence], index: CitationIndex, started: float, timings: dict
+    ) -> tuple[str, list[AnswerSentence]]:
+        """A statement, reason, list or yes/no: the model picks as for a span (the same prompt,
+        so llama.cpp's cached prefix serves both), nothing streams (its words are a fragment,
+        not the answer), and the sentence it picked is quoted whole, with the others it gave
+        ``sentence_also_probability`` (a list's other items), each checked."""
+        reply, chunks = "", []
+        for token, meta in self._generate(reader_messages(frame.text, shown), len(shown)):
+            timings.setdefault("first_token_s", time.perf_counter() - started)
+            reply += token
+            chunks.append((token, meta))
+        t = time.perf_counter()
+        pick = parse_pick(reply, len(shown))
+        distribution = number_distribution(chunks)
+        also = self.settings.sentence_also_probability
+        likely = sorted(distribution.items(), key=lambda kv: -kv[1])
+        numbers = [pick.sentence] + [n for n, p in likely if n and n != pick.sentence and p >= also]
+        chosen = [shown[n - 1] for n in numbers[:MAX_SENTENCES] if 0 < n <= len(shown)] if pick.sentence else []
+        if frame.shape == "yesno":  # a sentence that states the asked predicate, negated or not, says yes or no
+            stated = stating(frame, shown, self.nlp)
+            if stated is not None and not any(polarity(frame, self.nlp.parse(c.text)) for c in chosen[:1]):
+                chosen = [stated] + [c for c in chosen if c is not stated]
+        if not chosen:
+            none = AnswerSentence("(no sentence chosen)", False, reason="no sentence answers", code=Reason.NO_PICK)
+            return reply, [none]
+        least = self.settings.sentence_min_subject
+        verdicts = judge_sentences(frame, chosen, shown, self.nlp, self.checker.idf, least)
+        if not any(v.accepted for v in verdicts):  # the right passage, the wrong sentence: its neighbours
+            near = [n for n in (adjacent(chosen[0], shown, 1), adjacent(chosen[0], shown, -1)) if n is not None]
+            rescued = [v for v in judge_sentences(frame, near, shown, self.nlp, self.checker.idf, least) if v.accepted]
+            verdicts = rescued[:1] + verdicts
+        if frame.shape != "yesno":
+            verdicts = passages(window(frame, verdicts, shown, self.nlp, self.checker.idf, least), self.checker)
+        timings["verify_s"] = timings.get("verify_s", 0.0) + time.perf_counter() - t
+        # what the fit of the threshold reads besides the share (eval.fit_shapes)
+        probability = {id(s): distribution.get(i, 0.0) for i, s in enumerate(shown, 1)}
+        out = []
+        for v in verdicts:
+            answer = _quoted_sentence(v, index)
+            answer.features.update(similarity=v.sentence.similarity, p_pick=probability.get(id(v.sentence), 0.0))
+            out.append(answer)
+        return reply, out
+
     @staticmethod
     def _sentences(results: list, frame: QuestionFrame, pick: Pick, index: CitationIndex) -> list[AnswerSentence]:
         """The answer sentence of each verdict; the model's words go with the first (its pick)."""
@@ -165,9 +263,11 @@ class SpanReader:
         raw = "".join(str(c.content) for c in self.llm.stream(arithmetic_messages(frame.text, shown), **kwargs))
         return compute(frame.arithmetic, parse_items(raw), shown, frame.head, self.nlp)
 
-    def _generate(self, messages: list[BaseMessage], n_sentences: int) -> Iterator[tuple[str, dict]]:
+    def _generate(
+        self, messages: list[BaseMessage], n_sentences: int, schema: dict | None = None
+    ) -> Iterator[tuple[str, dict]]:
         try:
-            kwargs = json_reply_kwargs(self.llm, reply_schema(n_sentences))
+            kwargs = json_reply_kwargs(self.llm, schema or reply_schema(n_sentences))
             for chunk in self.llm.stream(messages, **kwargs):
                 yield str(chunk.content), dict(getattr(chunk, "response_metadata", {}) or {})
         except NewsragError:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from app.answer.check.decide import Decider
+from app.answer.check.shapes import subject_share
 from app.answer.cited import AnswerSentence, Citation, CitationIndex, Reason
 from app.answer.context import Context, SourceSentence
 from app.answer.question import QuestionFrame
@@ -66,6 +67,7 @@ class Answer:
     context: str = ""
     suppressed_instructions: int = 0
     closest: list[Quote] = field(default_factory=list)  # when it abstains: the passages nearest the question
+    short: str = ""  # what a span answer states without its quotes ("London"); "" otherwise
     outcome: str = ""  # answered | absent | unverified ("" : derived from abstained and closest)
 
     def __post_init__(self) -> None:
@@ -109,6 +111,7 @@ class Answer:
             "suppressed_instructions": self.suppressed_instructions,
             "context": self.context,
             "closest": [q.as_dict() for q in self.closest],
+            "short": self.short,
         }
 
 
@@ -155,15 +158,22 @@ def _with_date(sentence: str, citation: Citation) -> str:
     return f"As of {day} ({quote.outlet}), {sentence}"
 
 
-def compose(sentences: list[AnswerSentence], citations: list[Citation]) -> str:
+def compose(sentences: list[AnswerSentence], citations: list[Citation], shape: str = "span") -> str:
     """The answer text: supported sentences with their [n] markers; dated when the
     cited articles are of different dates. A sentence that is its source's own words
-    (the model misstated it) is shown in quotation marks."""
+    (the model misstated it) is shown in quotation marks. An answer of whole sentences
+    (``shape`` other than span) quotes each one with its outlet and date, as a list when
+    it is a list of several."""
+    if shape != "span":
+        return _quoted(sentences, {c.n: c for c in citations}, shape)
     by_n = {c.n: c for c in citations}
     dates = {c.quote.published for c in citations if c.quote.published}
     parts = []
     for s in sentences:
         if not s.supported:
+            continue
+        if not s.quoted and s.source is not None and s.code is Reason.SUPPORTED:
+            parts.append(_phrase_and_sentence(s, by_n))
             continue
         text = f"\u201c{s.text}\u201d" if s.quoted else s.text
         cited_dates = {by_n[n].quote.published for n in s.citations}
@@ -171,6 +181,41 @@ def compose(sentences: list[AnswerSentence], citations: list[Citation]) -> str:
             text = _with_date(text, by_n[s.citations[0]])
         parts.append(text + " " + "".join(f"[{n}]" for n in s.citations))
     return " ".join(parts)
+
+
+def _attributed(quote: Quote, marks: str) -> str:
+    """A sentence quoted, its citation markers, then its outlet and date."""
+    return f"\u201c{quote.text}\u201d {marks} ({quote.outlet}, {format_date(quote.published)})"
+
+
+def _phrase_and_sentence(s: AnswerSentence, by_n: dict[int, Citation]) -> str:
+    """A span answer: the phrase first, in bold, then the sentence that states it, quoted,
+    cited and attributed: "**London.** “Talks ... continue in London.” [1] (Outlet, 22 April 2025)"."""
+    phrase = s.text.rstrip()
+    stop = "" if phrase[-1:] in ".!?" else "."
+    quote = by_n[s.citations[0]].quote if s.citations else s.source
+    return f"**{phrase}{stop}** " + _attributed(quote, "".join(f"[{n}]" for n in s.citations))
+
+
+def short_answer(sentences: list[AnswerSentence]) -> str:
+    """What a span answer states, without its quotes (the phrases of its supported sentences;
+    a computed result as it is): what the eval scores a span answer on. "" for an answer of
+    whole sentences, which states its quotes."""
+    return "; ".join(s.text for s in sentences if s.supported and not s.quoted)
+
+
+def _quoted(sentences: list[AnswerSentence], by_n: dict[int, Citation], shape: str) -> str:
+    """Whole sentences, each quoted, cited and attributed: "“…” [1] (Outlet, 22 April 2025)";
+    a yes/no answer leads with its "Yes." or "No."; a list of several is a Markdown list."""
+    kept = [s for s in sentences if s.supported]
+    parts = []
+    for s in kept:
+        parts.append(_attributed(by_n[s.citations[0]].quote, "".join(f"[{n}]" for n in s.citations)))
+    lead = next((s.lead for s in kept if s.lead), "")
+    if shape == "list" and len(parts) > 1:
+        return "\n".join(f"- {p}" for p in parts)
+    text = " ".join(parts)
+    return f"**{lead}.** {text}" if lead else text
 
 
 @dataclass
@@ -208,8 +253,10 @@ class Replier:
         """The reply from the checked sentences of every context."""
         citations = index.citations
         closest: list[Quote] = []
+        short = ""
         if any(s.supported for s in sentences) and on_topic(prepared.standalone, citations):
-            text, outcome = compose(sentences, citations), ANSWERED
+            text, outcome = compose(sentences, citations, prepared.frame.shape), ANSWERED
+            short = short_answer(sentences) if prepared.frame.shape == "span" else ""
         else:
             citations = []
             on_subject = self.closest(prepared, sentences)
@@ -227,6 +274,7 @@ class Replier:
             draft="\n\n".join(drafts),
             closest=closest,
             outcome=outcome,
+            short=short,
             **prepared.base,
         )
 
@@ -262,21 +310,8 @@ class Replier:
         return [s.as_quote() for _, s in scored]
 
     def subject_shares(self, prepared: Prepared) -> list[tuple[float, SourceSentence]]:
-        """Each shown sentence with the IDF-weighted share of the question's subject words it holds."""
-        frame = prepared.frame
-        # words only: a year or an amount is a detail asked about, not what the question is about
-        asked = frame.subject_terms.words or frame.subject_terms.all
-        # a question that names someone or something is about them: a sentence without any of
-        # its names (most of a name's weight: "world" is not "World Cup") is not on its subject
-        names = [n for n in (terms(name).words for name in frame.proper_names) if n]
-        total = self._weight(asked) or 1.0
-        out = []
-        for context in prepared.contexts:
-            for s in context.shown:
-                held = terms(f"{s.title} {s.text}").all & asked
-                named = not names or any(self._weight(n & held) >= self._weight(n) / 2 for n in names)
-                out.append((self._weight(held) / total if named else 0.0, s))
-        return out
-
-    def _weight(self, words) -> float:
-        return sum(self.retriever.idf(t) for t in words)
+        """Each shown sentence with the IDF-weighted share of the question's subject words it
+        holds (``check.shapes.subject_share``: words only, a year or an amount is a detail
+        asked about, not what the question is about)."""
+        frame, idf = prepared.frame, self.retriever.idf
+        return [(subject_share(frame, f"{s.title} {s.text}", idf), s) for c in prepared.contexts for s in c.shown]

@@ -106,6 +106,7 @@ ASK_ANSWER = {
     "suppressed_instructions": 0,
     "context": f"[Example Gazette, 14 March 2025: {TITLE}]\n{ARTICLE_TEXT}",
     "closest": [],
+    "short": "",
 }
 STREAM_EVENTS = "".join(
     json.dumps(event) + "\n"

@@ -205,8 +205,7 @@ def render_answer(
         tip = f"{c.quote.outlet}, {format_date(c.quote.published)}: {c.quote.title}"
         return f'<a class="nr-cite" href="#{marker_id(turn, n)}" title="{esc(tip)}">[{n}]</a>'
 
-    body = re.sub(r"\[(\d+)\]", link, esc(answer.answer))
-    out = f'<div class="nr-answer" data-outcome="{esc(answer.outcome)}"><p>{body}</p>'
+    out = f'<div class="nr-answer" data-outcome="{esc(answer.outcome)}">{answer_body(answer.answer, link)}'
     removed = answer.unsupported
     if removed:
         items = "".join(f"<li>{esc(s.text)} <em>({esc(s.reason)})</em></li>" for s in removed)
@@ -216,6 +215,17 @@ def render_answer(
             f"not supported by the sources</summary><ul>{items}</ul></details>"
         )
     return out + inline_sources(answer, turn, lookup, export) + "</div>"
+
+
+def answer_body(text: str, link) -> str:
+    """An answer's text as HTML: escaped, its [n] markers linked (``link``), its lead in bold
+    ("**Yes.**") and a list of quotes ("- ...") as a list."""
+    html = re.sub(r"\[(\d+)\]", link, esc(text))
+    html = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html)
+    lines = html.split("\n")
+    if len(lines) > 1 and all(li.startswith("- ") for li in lines):
+        return "<ul>" + "".join(f"<li>{li[2:]}</li>" for li in lines) + "</ul>"
+    return f"<p>{html}</p>"
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,7 @@ def answer_sentence(checked: Checked, frame: QuestionFrame, words: str | None, i
         code=Reason.QUOTED if quoted else Reason.SUPPORTED,
         features=checked.values,
         shown=shown,
+        source=candidate.sentence.as_quote(),
     )
 
 

@@ -28,6 +28,7 @@ class Lexicon:
     antonyms: dict[str, frozenset[str]]  # lemma -> its opposites ("rise" -> {"fall", ...}), both ways
     negating_verbs: frozenset[str]  # verbs that deny their complement ("failed to approve")
     group_determiners: dict[str, str]  # determiners that count a group ("both sides" -> 2)
+    statement_verbs: frozenset[str]  # verbs whose "what" is a statement or an act (say, warn, demand, decide)
 
 
 @lru_cache(maxsize=4)
@@ -49,6 +50,7 @@ def lexicon(language: str = "en") -> Lexicon:
         antonyms=_both_ways(data.get("antonyms", [])),
         negating_verbs=frozenset(data.get("negating_verbs", [])),
         group_determiners=dict(data.get("group_determiners", {})),
+        statement_verbs=frozenset(data.get("statement_verbs", [])),
     )
 
 

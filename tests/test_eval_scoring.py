@@ -173,3 +173,13 @@ def test_all_of_needs_one_alias_of_every_group():
     both = {"answer": "Ivanovic and Mirza.", "abstained": False, "citations": [], "retrieved": []}
     one = {"answer": "Ivanovic won.", "abstained": False, "citations": [], "retrieved": []}
     assert score_item(item, both)["correct"] and not score_item(item, one)["correct"]
+
+
+def test_a_span_answer_is_scored_on_its_phrase_not_on_the_sentence_quoted_after_it():
+    quoted = "\u201cTalks are set to continue in London, not Paris.\u201d [1] (Wire A, 22 April 2025)"
+    wrong = {"answer": f"**Paris.** {quoted}", "short": "Paris", "abstained": False,
+             "citations": [cite("Talks are set to continue in London, not Paris.")], "retrieved": []}  # fmt: skip
+    assert not score_item(LONDON, wrong)["correct"]
+    right = {**wrong, "answer": f"**London.** {quoted}", "short": "London"}
+    assert score_item(LONDON, right)["correct"]
+    assert score_item(LONDON, {**right, "short": ""})["correct"]  # no phrase: the whole answer

@@ -1,0 +1,91 @@
+"""``python -m eval.fit_shapes RUN_DIR [RUN_DIR ...]``: fit ``sentence_min_subject``, the share
+of a question's subject a sentence must hold to be quoted as the answer to a statement,
+reason, list or yes/no question.
+
+The runs are eval runs of dev splits made with ``NEWSRAG_SENTENCE_MIN_SUBJECT=0`` (every
+sentence the model gave that passes the subject check is kept, with its share recorded in
+its features). For each threshold of the grid the answer is re-composed from the sentences
+at or above it, and scored as a reader would: +1 for a right answer shown, -3 for a wrong
+one shown (the stated cost: a wrong answer shown as checked costs three times a right one
+withheld), 0 for one withheld. The fit takes the threshold of the best total (the lowest on
+ties: fewer right answers withheld).
+
+Dev splits only. Writes eval/results/shapes.json (the threshold with the data it came from)
+and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+from pathlib import Path
+
+from eval.gold import GoldItem
+from eval.scoring import answer_correct
+
+GRID = [round(i * 0.05, 2) for i in range(21)]
+WRONG_COST = 3.0
+OUT = Path(__file__).parent / "results" / "shapes.json"
+
+
+def _kept(result: dict, threshold: float) -> list[dict]:
+    return [
+        s
+        for s in result.get("sentences", [])
+        if s["supported"] and "subject_share" in s["features"] and s["features"]["subject_share"] >= threshold
+    ]
+
+
+def score(rows: list[dict], threshold: float) -> dict:
+    """Right, wrong and withheld answers of the runs' items at ``threshold``."""
+    right = wrong = withheld = 0
+    for row in rows:
+        kept = _kept(row, threshold)
+        if not kept:
+            withheld += bool(row["scores"]["answerable"])
+            continue
+        item = GoldItem(
+            id=row["id"], question=row["question"], answers=row.get("gold_answers") or [], evidence=[],
+            all_of=row.get("gold_all_of") or [], answerable=bool(row["scores"]["answerable"]),
+        )  # fmt: skip
+        text = " ".join(s["text"] for s in kept)
+        if item.answerable and answer_correct(text, item):
+            right += 1
+        else:
+            wrong += 1
+    return {"threshold": threshold, "right": right, "wrong": wrong, "withheld": withheld,
+            "utility": right - WRONG_COST * wrong}  # fmt: skip
+
+
+def sentence_rows(run_dirs: list[Path]) -> list[dict]:
+    """The items of the runs that the sentence reader answered (a subject share recorded)."""
+    rows = []
+    for run in run_dirs:
+        for line in (run / "items.jsonl").read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            if any("subject_share" in s.get("features", {}) for s in row.get("sentences", [])):
+                rows.append(row)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", type=Path, help="eval output directories of dev runs")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+    rows = sentence_rows(args.runs)
+    table = [score(rows, t) for t in GRID]
+    best = max(table, key=lambda r: (r["utility"], -r["threshold"]))
+    print("threshold right wrong withheld utility")
+    for r in table:
+        print(f"{r['threshold']:9.2f} {r['right']:5d} {r['wrong']:5d} {r['withheld']:8d} {r['utility']:7.1f}")
+    print(f"chosen: {best['threshold']} ({len(rows)} items)")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    record = {"sentence_min_subject": best["threshold"], "wrong_cost": WRONG_COST, "items": len(rows),
+              "runs": [str(r) for r in args.runs], "table": table, "date": dt.date.today().isoformat()}  # fmt: skip
+    args.out.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -231,11 +231,20 @@ class Settings(BaseSettings):
         "probability is at least this share of the model's threshold.",
     )
     sentence_min_subject: float = Field(
-        0.5,
+        0.95,
         ge=0,
         le=1,
         description="A statement, reason, list or yes/no answer quotes a sentence the model chose only when it "
-        "holds this share of the question's subject (IDF-weighted; most of each of its names).",
+        "holds this share of the question's subject (IDF-weighted; most of each of its names); below, the reply "
+        "is the closest quote, hedged. Fitted on the dev splits at a wrong answer shown = 3 right ones withheld: "
+        "eval/results/shapes.json (python -m eval.fit_shapes).",
+    )
+    sentence_sure_probability: float = Field(
+        0.7,
+        ge=0,
+        le=1.01,
+        description="... unless the fitted answer model gives the model's pick at least this probability "
+        "(1.01: never). Fitted with `sentence_min_subject`: eval/results/shapes.json.",
     )
     sentence_also_probability: float = Field(
         0.25,

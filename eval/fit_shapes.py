@@ -1,6 +1,7 @@
 """``python -m eval.fit_shapes RUN_DIR [RUN_DIR ...]``: fit ``sentence_min_subject``, the share
 of a question's subject a sentence must hold to be quoted as the answer to a statement,
-reason, list or yes/no question.
+reason, list or yes/no question, and ``sentence_sure_probability``, the fitted answer model's
+probability for the model's pick above which that share is not required.
 
 The runs are eval runs of dev splits made with ``NEWSRAG_SENTENCE_MIN_SUBJECT=0`` (every
 sentence the model gave that passes the subject check is kept, with its share recorded in
@@ -25,23 +26,24 @@ from eval.gold import GoldItem
 from eval.scoring import answer_correct
 
 GRID = [round(i * 0.05, 2) for i in range(21)]
+SURE_GRID = [round(0.3 + i * 0.05, 2) for i in range(15)] + [1.01]
 WRONG_COST = 3.0
 OUT = Path(__file__).parent / "results" / "shapes.json"
 
 
-def _kept(result: dict, threshold: float) -> list[dict]:
-    return [
-        s
-        for s in result.get("sentences", [])
-        if s["supported"] and "subject_share" in s["features"] and s["features"]["subject_share"] >= threshold
-    ]
+def _kept(result: dict, threshold: float, sure: float) -> list[dict]:
+    """The sentences kept: those holding ``threshold`` of the subject, and the model's pick (the
+    first, in a run of the reader's order) when the answer model gives it ``sure``."""
+    shaped = [s for s in result.get("sentences", []) if s["supported"] and "subject_share" in s["features"]]
+    trusted = shaped[:1] if shaped and shaped[0]["features"].get("answer_model", 0.0) >= sure else []
+    return trusted + [s for s in shaped[len(trusted) :] if s["features"]["subject_share"] >= threshold]
 
 
-def score(rows: list[dict], threshold: float) -> dict:
-    """Right, wrong and withheld answers of the runs' items at ``threshold``."""
+def score(rows: list[dict], threshold: float, sure: float = 1.01) -> dict:
+    """Right, wrong and withheld answers of the runs' items at ``threshold`` and ``sure``."""
     right = wrong = withheld = 0
     for row in rows:
-        kept = _kept(row, threshold)
+        kept = _kept(row, threshold, sure)
         if not kept:
             withheld += bool(row["scores"]["answerable"])
             continue
@@ -54,7 +56,7 @@ def score(rows: list[dict], threshold: float) -> dict:
             right += 1
         else:
             wrong += 1
-    return {"threshold": threshold, "right": right, "wrong": wrong, "withheld": withheld,
+    return {"threshold": threshold, "sure": sure, "right": right, "wrong": wrong, "withheld": withheld,
             "utility": right - WRONG_COST * wrong}  # fmt: skip
 
 
@@ -75,14 +77,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     rows = sentence_rows(args.runs)
-    table = [score(rows, t) for t in GRID]
-    best = max(table, key=lambda r: (r["utility"], -r["threshold"]))
-    print("threshold right wrong withheld utility")
+    table = [score(rows, t, sure) for sure in SURE_GRID for t in GRID]
+    # the best utility; on ties the fewest right answers withheld, the lowest share, the highest sureness
+    best = max(table, key=lambda r: (r["utility"], -r["withheld"], -r["threshold"], r["sure"]))
+    print("threshold sure right wrong withheld utility")
     for r in table:
-        print(f"{r['threshold']:9.2f} {r['right']:5d} {r['wrong']:5d} {r['withheld']:8d} {r['utility']:7.1f}")
-    print(f"chosen: {best['threshold']} ({len(rows)} items)")
+        if r["sure"] in (best["sure"], 1.01) or r["threshold"] == best["threshold"]:
+            print(f"{r['threshold']:9.2f} {r['sure']:4.2f} {r['right']:5d} {r['wrong']:5d} {r['withheld']:8d} "
+                  f"{r['utility']:7.1f}")  # fmt: skip
+    print(f"chosen: sentence_min_subject {best['threshold']}, sentence_sure_probability {best['sure']}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    record = {"sentence_min_subject": best["threshold"], "wrong_cost": WRONG_COST, "items": len(rows),
+    record = {"sentence_min_subject": best["threshold"], "sentence_sure_probability": best["sure"],
+              "wrong_cost": WRONG_COST, "items": len(rows),
               "runs": [str(r) for r in args.runs], "table": table, "date": dt.date.today().isoformat()}  # fmt: skip
     args.out.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
 

@@ -45,7 +45,32 @@ def test_real_model_answers_with_valid_citations(real_service, question, aliases
     if answer.abstained:
         assert answer.closest and any(contains(answer.closest[0].text, a) for a in aliases), answer.as_dict()
         return
+    assert any(contains(answer.short or answer.answer, alias) for alias in aliases), answer.answer
+    assert_valid_citations(real_service, answer)
+
+
+@pytest.mark.parametrize(
+    ("question", "shape", "aliases"),
+    [
+        ("What caused the Qatar-brokered energy talks between Moscow and Kyiv to break down?", "reason", ["Kursk"]),
+        ("What does Zelenskyy's peace plan ask for?", "statement", ["ceasefire", "prisoners", "withdrawal"]),
+        ("Were Russian attacks on Ukrainian cities continuing in April?", "yesno", ["continued"]),
+    ],
+)
+def test_real_model_answers_other_shapes_with_whole_quoted_sentences(real_service, question, shape, aliases):
+    """A reason, a statement, a yes/no: the sentence that says it reaches the user quoted whole
+    (with its neighbours on the subject), cited at exact offsets; or, turned down, as the
+    first closest passage."""
+    assert real_service.nlp and real_service.reader  # the real pipeline
+    from app.answer.question import read_question
+
+    assert read_question(question, real_service.nlp).shape == shape
+    answer = real_service.ask(question)
+    if answer.abstained:
+        assert answer.closest and any(contains(answer.closest[0].text, a) for a in aliases), answer.as_dict()
+        return
     assert any(contains(answer.answer, alias) for alias in aliases), answer.answer
+    assert answer.short == "" and "\u201c" in answer.answer
     assert_valid_citations(real_service, answer)
 
 

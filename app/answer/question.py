@@ -137,6 +137,8 @@ def _shape(doc, wh: str, wh_index: int, head: str) -> str:
         return "list"  # "what are the demands", "which sectors": several things, each a sentence's worth
     root = next((t for t in doc if t.dep_ == "ROOT"), None)
     verbs = [root] + [c for c in root.children if c.pos_ in ("VERB", "AUX")] if root is not None else []
+    if wh == "what" and not head and root is not None and root.lemma_.lower() in lexicon().causal_verbs:
+        return "reason"  # "what caused / led to / prompted X"
     if wh != "which" and not head and any(v.lemma_.lower() in lexicon().statement_verbs for v in verbs):
         return "statement"  # "what did X say / warn / demand", "what happened"
     return "span"

@@ -22,10 +22,10 @@ from langchain_core.messages import BaseMessage
 
 from app.answer.check.arithmetic import compute, parse_items
 from app.answer.check.decide import Decider
-from app.answer.check.shapes import SentenceVerdict, adjacent, judge_sentences, polarity, stating, window
+from app.answer.check.shapes import SentenceVerdict, adjacent, continues, judge_sentences, polarity, stating, window
 from app.answer.check.verdicts import Checker, answer_sentence, computed_sentence
 from app.answer.cited import AnswerSentence, CitationIndex, Reason
-from app.answer.context import Context, SourceSentence
+from app.answer.context import ANAPHOR, Context, SourceSentence
 from app.answer.prompts import arithmetic_messages, display_order, items_schema, reader_messages, reply_schema
 from app.answer.question import SENTENCE_SHAPES, QuestionFrame
 from app.answer.reply import Token
@@ -142,7 +142,8 @@ def passages(verdicts: list[SentenceVerdict], checker: Checker) -> list[Sentence
         else:
             groups.append([v])
     order = {id(v): i for i, v in enumerate(verdicts)}
-    groups.sort(key=lambda g: min(order[id(v)] for v in g))  # the pick's passage first
+    # the passage holding most of the question's subject first, then the model's order
+    groups.sort(key=lambda g: (-max(v.share for v in g), min(order[id(v)] for v in g)))
     out = []
     for group in groups:
         head, tail = group[0].sentence, group[-1].sentence
@@ -234,23 +235,52 @@ class SpanReader:
         if not chosen:
             none = AnswerSentence("(no sentence chosen)", False, reason="no sentence answers", code=Reason.NO_PICK)
             return reply, [none]
-        least = self.settings.sentence_min_subject
-        verdicts = judge_sentences(frame, chosen, shown, self.nlp, self.checker.idf, least)
-        if not any(v.accepted for v in verdicts):  # the right passage, the wrong sentence: its neighbours
-            near = [n for n in (adjacent(chosen[0], shown, 1), adjacent(chosen[0], shown, -1)) if n is not None]
-            rescued = [v for v in judge_sentences(frame, near, shown, self.nlp, self.checker.idf, least) if v.accepted]
-            verdicts = rescued[:1] + verdicts
-        if frame.shape != "yesno":
-            verdicts = passages(window(frame, verdicts, shown, self.nlp, self.checker.idf, least), self.checker)
+        verdicts, sure = self._judge_shaped(frame, shown, chosen, pick, distribution)
         timings["verify_s"] = timings.get("verify_s", 0.0) + time.perf_counter() - t
-        # what the fit of the threshold reads besides the share (eval.fit_shapes)
+        # what the fit of the thresholds reads besides the share (eval.fit_shapes)
         probability = {id(s): distribution.get(i, 0.0) for i, s in enumerate(shown, 1)}
         out = []
         for v in verdicts:
             answer = _quoted_sentence(v, index)
-            answer.features.update(similarity=v.sentence.similarity, p_pick=probability.get(id(v.sentence), 0.0))
+            answer.features.update(
+                similarity=v.sentence.similarity, p_pick=probability.get(id(v.sentence), 0.0), answer_model=sure
+            )
             out.append(answer)
         return reply, out
+
+    def _judge_shaped(
+        self, frame: QuestionFrame, shown: list[SourceSentence], chosen: list[SourceSentence], pick: Pick, numbers
+    ) -> tuple[list[SentenceVerdict], float]:
+        """The checks of the chosen sentences (check/shapes.py), and the fitted answer model's
+        probability for the model's pick as a span: when it is at least
+        ``sentence_sure_probability`` the pick's sentences need not hold
+        ``sentence_min_subject`` of the question's subject (only some of it)."""
+        sure = 0.0
+        if pick.sentence:
+            sure = self.checker.judge(frame, shown, [], shown[pick.sentence - 1], pick.answer, numbers)[0].probability
+        least = self.settings.sentence_min_subject
+        first = 0.0 if sure >= self.settings.sentence_sure_probability else least  # only the pick is trusted
+        idf = self.checker.idf
+        verdicts = judge_sentences(frame, chosen, shown, self.nlp, idf, least, first)
+        if not any(v.accepted for v in verdicts):  # the right passage, the wrong sentence: its neighbours
+            near = [n for n in (adjacent(chosen[0], shown, 1), adjacent(chosen[0], shown, -1)) if n is not None]
+            rescued = [v for v in judge_sentences(frame, near, shown, self.nlp, idf, least) if v.accepted]
+            verdicts = rescued[:1] + verdicts
+        if frame.shape != "yesno":
+            verdicts = passages(window(frame, verdicts, shown, self.nlp, idf, least), self.checker)
+        if not any(v.accepted for v in verdicts):  # the closest quote, hedged, reads on to what it leads to
+            verdicts = [self._run_on(v, shown) if v.sentence is chosen[0] else v for v in verdicts]
+        return verdicts, sure
+
+    def _run_on(self, verdict: SentenceVerdict, shown: list[SourceSentence]) -> SentenceVerdict:
+        """A turned-down pick joined with the shown sentence after it when that one points back
+        to it ("Those efforts collapsed ..."), so the closest quote says what it leads to."""
+        s = verdict.sentence
+        after = adjacent(s, shown, 1)
+        if after is None or not (ANAPHOR.match(after.text) or continues(self.nlp.parse(after.text))):
+            return verdict
+        text = self.checker.article_text(s.doc_id)[s.start : after.end]
+        return replace(verdict, sentence=replace(s, end=after.end, text=text))
 
     @staticmethod
     def _sentences(results: list, frame: QuestionFrame, pick: Pick, index: CitationIndex) -> list[AnswerSentence]:

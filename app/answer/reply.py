@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from app.answer.check.decide import Decider
-from app.answer.check.shapes import subject_share
+from app.answer.check.shapes import asks, subject_share
 from app.answer.cited import AnswerSentence, Citation, CitationIndex, Reason
 from app.answer.context import Context, SourceSentence
 from app.answer.question import QuestionFrame
@@ -173,7 +173,7 @@ def compose(sentences: list[AnswerSentence], citations: list[Citation], shape: s
         if not s.supported:
             continue
         if not s.quoted and s.source is not None and s.code is Reason.SUPPORTED:
-            parts.append(_phrase_and_sentence(s, by_n))
+            parts.append(_phrase_and_sentence(s, by_n, dated=len(dates) > 1))
             continue
         text = f"\u201c{s.text}\u201d" if s.quoted else s.text
         cited_dates = {by_n[n].quote.published for n in s.citations}
@@ -188,13 +188,19 @@ def _attributed(quote: Quote, marks: str) -> str:
     return f"\u201c{quote.text}\u201d {marks} ({quote.outlet}, {format_date(quote.published)})"
 
 
-def _phrase_and_sentence(s: AnswerSentence, by_n: dict[int, Citation]) -> str:
+def _phrase_and_sentence(s: AnswerSentence, by_n: dict[int, Citation], dated: bool = False) -> str:
     """A span answer: the phrase first, in bold, then the sentence that states it, quoted,
-    cited and attributed: "**London.** “Talks ... continue in London.” [1] (Outlet, 22 April 2025)"."""
+    cited and attributed: "**London.** “Talks ... continue in London.” [1] (Outlet, 22 April 2025)";
+    ``dated`` (the answer cites articles of different dates): "As of 22 April 2025 (Outlet):
+    **London.** “…” [1]", so each part says as of when it holds."""
     phrase = s.text.rstrip()
     stop = "" if phrase[-1:] in ".!?" else "."
     quote = by_n[s.citations[0]].quote if s.citations else s.source
-    return f"**{phrase}{stop}** " + _attributed(quote, "".join(f"[{n}]" for n in s.citations))
+    marks = "".join(f"[{n}]" for n in s.citations)
+    if dated and quote.published:
+        day = format_date(quote.published)
+        return f"As of {day} ({quote.outlet}): **{phrase}{stop}** \u201c{quote.text}\u201d {marks}"
+    return f"**{phrase}{stop}** " + _attributed(quote, marks)
 
 
 def short_answer(sentences: list[AnswerSentence]) -> str:
@@ -305,7 +311,7 @@ class Replier:
         """The shown sentences holding ``closest_min_coverage`` of the terms of the question's
         subject (its nouns, names and numbers; IDF-weighted), most first."""
         least = self.settings.closest_min_coverage
-        scored = [(share, s) for share, s in self.subject_shares(prepared) if share >= least]
+        scored = [(share, s) for share, s in self.subject_shares(prepared) if share >= least and not asks(s.text)]
         scored.sort(key=lambda pair: -pair[0])
         return [s.as_quote() for _, s in scored]
 

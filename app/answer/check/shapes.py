@@ -37,10 +37,20 @@ def subject_share(frame: QuestionFrame, text: str, idf: Callable[[str], float]) 
     less than half the weight of every one of its names ("world" is not "World Cup")."""
     asked = frame.subject_terms.words or frame.subject_terms.all
     names = [n for n in (terms(name).words for name in frame.proper_names) if n]
-    held = terms(text).all & asked
-    if names and not any(_weight(n & held, idf) >= _weight(n, idf) / 2 for n in names):
+    said = terms(text).all
+    named = {t for n in names for t in n if t in said or _kin(t, said)}
+    if names and not any(_weight(n & named, idf) >= _weight(n, idf) / 2 for n in names):
         return 0.0
+    held = {t for t in asked if t in said or t in named}
     return _weight(held, idf) / (_weight(asked, idf) or 1.0)
+
+
+def _kin(name_term: str, said) -> bool:
+    """Whether the text holds a word of the name's family: one stem the other's start, both of
+    four letters or more ("ukrainian" and "ukrain", a people and its country)."""
+    return len(name_term) >= 4 and any(
+        len(w) >= 4 and (w.startswith(name_term) or name_term.startswith(w)) for w in said
+    )
 
 
 def _question_subject(frame: QuestionFrame) -> set[str]:
@@ -181,7 +191,7 @@ def window(
         near = adjacent(first.sentence, shown, step)
         if near is None or (near.doc_id, near.start) in taken:
             continue
-        share = subject_share(frame, f"{near.title} {near.text}", idf)
+        share = subject_share(frame, near.text, idf)  # its own words: the headline is the pick's context
         if (share > 0 and share >= min_share) or (step > 0 and continues(nlp.parse(near.text))):
             out.append(SentenceVerdict(near, True, share))
     return out
@@ -196,6 +206,11 @@ class SentenceVerdict:
     share: float  # subject_share
     reason: str = ""
     lead: str = ""  # "Yes" / "No" for a yes/no question, when the sentence states which
+
+
+def asks(text: str) -> bool:
+    """Whether a sentence is a question (it states nothing, so it answers nothing)."""
+    return text.rstrip(" \"'\u201d\u2019)").endswith("?")
 
 
 def antecedent(s: SourceSentence, shown: list[SourceSentence]) -> SourceSentence | None:
@@ -214,21 +229,24 @@ def judge_sentences(
     nlp,
     idf: Callable[[str], float],
     min_share: float,
+    first_min_share: float | None = None,
 ) -> list[SentenceVerdict]:
     """Each chosen sentence checked: on the question's subject (``min_share`` of it, read
-    with the sentence it points back to) and with the question's subject as a subject of its
-    own (or of that sentence). An accepted sentence that points back brings that sentence,
-    accepted before it, so the quote reads on its own."""
+    with the sentence it points back to; ``first_min_share`` for the first, the model's pick,
+    when given) and with the question's subject as a subject of its own (or of that
+    sentence). An accepted sentence that points back brings that sentence, accepted before
+    it, so the quote reads on its own."""
     out: list[SentenceVerdict] = []
     docs = nlp.parse_many([s.text for s in chosen]) if chosen else []
-    for s, doc in zip(chosen, docs, strict=True):
+    for i, (s, doc) in enumerate(zip(chosen, docs, strict=True)):
+        least = first_min_share if i == 0 and first_min_share is not None else min_share
         before = antecedent(s, shown)
         lead_in = f"{before.text} " if before is not None else ""
         share = subject_share(frame, f"{s.title} {lead_in}{s.text}", idf)
         agrees = subject_agrees(frame, doc) or (before is not None and subject_agrees(frame, nlp.parse(before.text)))
-        if s.text.rstrip(" \"'\u201d\u2019)").endswith("?"):
+        if asks(s.text):
             out.append(SentenceVerdict(s, False, share, "it asks a question, it does not state an answer"))
-        elif share < min_share:
+        elif share < least:
             out.append(SentenceVerdict(s, False, share, "it does not speak of what the question asks about"))
         elif not agrees:
             out.append(SentenceVerdict(s, False, share, "it is about someone or something else than the question"))

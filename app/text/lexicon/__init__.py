@@ -29,6 +29,7 @@ class Lexicon:
     negating_verbs: frozenset[str]  # verbs that deny their complement ("failed to approve")
     group_determiners: dict[str, str]  # determiners that count a group ("both sides" -> 2)
     statement_verbs: frozenset[str]  # verbs whose "what" is a statement or an act (say, warn, demand, decide)
+    causal_verbs: frozenset[str]  # verbs whose "what" is a cause ("what caused / led to / prompted X")
 
 
 @lru_cache(maxsize=4)
@@ -51,6 +52,7 @@ def lexicon(language: str = "en") -> Lexicon:
         negating_verbs=frozenset(data.get("negating_verbs", [])),
         group_determiners=dict(data.get("group_determiners", {})),
         statement_verbs=frozenset(data.get("statement_verbs", [])),
+        causal_verbs=frozenset(data.get("causal_verbs", [])),
     )
 
 

@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         result["splits"][name] = {"gold": gold, "rows": rows}
         for r in rows:
             print(f"{name:10s} {r['size']:3d} sentences: oracle {r['oracle']}  mean tokens {r['mean_tokens']}")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)  # written after each split
+        Path(args.out).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     return 0
 
 

@@ -22,7 +22,16 @@ from langchain_core.messages import BaseMessage
 
 from app.answer.check.arithmetic import compute, parse_items
 from app.answer.check.decide import Decider
-from app.answer.check.shapes import SentenceVerdict, adjacent, continues, judge_sentences, polarity, stating, window
+from app.answer.check.shapes import (
+    SentenceVerdict,
+    adjacent,
+    continues,
+    follows,
+    judge_sentences,
+    polarity,
+    stating,
+    window,
+)
 from app.answer.check.verdicts import Checker, answer_sentence, computed_sentence
 from app.answer.cited import AnswerSentence, CitationIndex, Reason
 from app.answer.context import ANAPHOR, Context, SourceSentence
@@ -137,7 +146,7 @@ def passages(verdicts: list[SentenceVerdict], checker: Checker) -> list[Sentence
     groups: list[list[SentenceVerdict]] = []
     for v in accepted:
         last = groups[-1][-1].sentence if groups else None
-        if last is not None and last.doc_id == v.sentence.doc_id and 0 <= v.sentence.start - last.end <= 3:
+        if last is not None and follows(last, v.sentence):
             groups[-1].append(v)
         else:
             groups.append([v])

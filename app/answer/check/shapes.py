@@ -146,14 +146,17 @@ def stating(frame: QuestionFrame, shown: list[SourceSentence], nlp) -> SourceSen
     return None
 
 
+def follows(a: SourceSentence, b: SourceSentence) -> bool:
+    """Whether ``b`` comes right after ``a`` in the same article (at most a few characters between)."""
+    return a.doc_id == b.doc_id and 0 <= b.start - a.end <= 3
+
+
 def adjacent(s: SourceSentence, shown: list[SourceSentence], step: int) -> SourceSentence | None:
     """The shown sentence of the same article right before (``step`` -1) or after (+1) ``s``,
     in the same paragraph; None when it was not shown."""
     if step < 0:
-        near = [x for x in shown if x.doc_id == s.doc_id and x.end <= s.start and s.start - x.end <= 3]
-        return max(near, key=lambda x: x.end, default=None)
-    near = [x for x in shown if x.doc_id == s.doc_id and x.start >= s.end and x.start - s.end <= 3]
-    return min(near, key=lambda x: x.start, default=None)
+        return max((x for x in shown if follows(x, s)), key=lambda x: x.end, default=None)
+    return min((x for x in shown if follows(s, x)), key=lambda x: x.start, default=None)
 
 
 def continues(doc) -> bool:
@@ -216,10 +219,7 @@ def asks(text: str) -> bool:
 def antecedent(s: SourceSentence, shown: list[SourceSentence]) -> SourceSentence | None:
     """The shown sentence of the same article just before ``s`` when ``s`` opens by pointing
     back to it ("Those efforts collapsed ..."): it says what ``s`` is about."""
-    if not ANAPHOR.match(s.text):
-        return None
-    before = [x for x in shown if x.doc_id == s.doc_id and x.end <= s.start and s.start - x.end <= 3]
-    return max(before, key=lambda x: x.end, default=None)
+    return adjacent(s, shown, -1) if ANAPHOR.match(s.text) else None
 
 
 def judge_sentences(

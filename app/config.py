@@ -208,6 +208,12 @@ class Settings(BaseSettings):
         description="The answer-or-abstain model. Unset: the one fitted on the dev splits "
         "(app/answer/check/answerability.json, python -m eval.fit); `none` accepts every pick.",
     )
+    checker_model: Path | None = Field(
+        None,
+        description="The learned answer checker (a cross-encoder trained here on the dev side, scoring "
+        "question and sentence; a feature of the answer model). Unset: the packaged one "
+        "(app/answer/check/checker/, python -m eval.train_checker); `none` turns it off.",
+    )
     closest_min_coverage: float = Field(
         0.05,
         ge=0,
@@ -245,6 +251,13 @@ class Settings(BaseSettings):
         le=1.01,
         description="... unless the fitted answer model gives the model's pick at least this probability "
         "(1.01: never). Fitted with `sentence_min_subject`: eval/results/shapes.json.",
+    )
+    sentence_checker_probability: float = Field(
+        1.01,
+        ge=0,
+        le=1.01,
+        description="... or the learned checker gives the first sentence the model chose at least this "
+        "probability (1.01: never). Fitted with `sentence_min_subject`: eval/results/shapes.json.",
     )
     sentence_also_probability: float = Field(
         0.25,

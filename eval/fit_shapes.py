@@ -27,23 +27,30 @@ from eval.scoring import answer_correct
 
 GRID = [round(i * 0.05, 2) for i in range(21)]
 SURE_GRID = [round(0.3 + i * 0.05, 2) for i in range(15)] + [1.01]
+CHECKER_GRID = [round(0.2 + i * 0.1, 2) for i in range(8)] + [1.01]
 WRONG_COST = 3.0
 OUT = Path(__file__).parent / "results" / "shapes.json"
 
 
-def _kept(result: dict, threshold: float, sure: float) -> list[dict]:
+def _kept(result: dict, threshold: float, sure: float, checker: float = 1.01) -> list[dict]:
     """The sentences kept: those holding ``threshold`` of the subject, and the model's pick (the
-    first, in a run of the reader's order) when the answer model gives it ``sure``."""
+    first, in a run of the reader's order) when the answer model gives it ``sure`` or the
+    learned checker ``checker``."""
     shaped = [s for s in result.get("sentences", []) if s["supported"] and "subject_share" in s["features"]]
-    trusted = shaped[:1] if shaped and shaped[0]["features"].get("answer_model", 0.0) >= sure else []
+    first = shaped[0]["features"] if shaped else {}
+    trusted = (
+        shaped[:1]
+        if shaped and (first.get("answer_model", 0.0) >= sure or first.get("checker", 0.0) >= checker)
+        else []
+    )
     return trusted + [s for s in shaped[len(trusted) :] if s["features"]["subject_share"] >= threshold]
 
 
-def score(rows: list[dict], threshold: float, sure: float = 1.01) -> dict:
-    """Right, wrong and withheld answers of the runs' items at ``threshold`` and ``sure``."""
+def score(rows: list[dict], threshold: float, sure: float = 1.01, checker: float = 1.01) -> dict:
+    """Right, wrong and withheld answers of the runs' items at ``threshold``, ``sure`` and ``checker``."""
     right = wrong = withheld = 0
     for row in rows:
-        kept = _kept(row, threshold, sure)
+        kept = _kept(row, threshold, sure, checker)
         if not kept:
             withheld += bool(row["scores"]["answerable"])
             continue
@@ -56,8 +63,8 @@ def score(rows: list[dict], threshold: float, sure: float = 1.01) -> dict:
             right += 1
         else:
             wrong += 1
-    return {"threshold": threshold, "sure": sure, "right": right, "wrong": wrong, "withheld": withheld,
-            "utility": right - WRONG_COST * wrong}  # fmt: skip
+    return {"threshold": threshold, "sure": sure, "checker": checker, "right": right, "wrong": wrong,
+            "withheld": withheld, "utility": right - WRONG_COST * wrong}  # fmt: skip
 
 
 def sentence_rows(run_dirs: list[Path]) -> list[dict]:
@@ -77,20 +84,32 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     rows = sentence_rows(args.runs)
-    table = [score(rows, t, sure) for sure in SURE_GRID for t in GRID]
-    # the best utility; on ties the fewest right answers withheld, the lowest share, the highest sureness
-    best = max(table, key=lambda r: (r["utility"], -r["withheld"], -r["threshold"], r["sure"]))
-    print("threshold sure right wrong withheld utility")
+    table = [score(rows, t, sure, c) for c in CHECKER_GRID for sure in SURE_GRID for t in GRID]
+    # the best utility; on ties the fewest right answers withheld, the lowest share, the highest bars
+    best = max(table, key=lambda r: (r["utility"], -r["withheld"], -r["threshold"], r["sure"], r["checker"]))
+    print("threshold sure checker right wrong withheld utility")
     for r in table:
-        if r["sure"] in (best["sure"], 1.01) or r["threshold"] == best["threshold"]:
-            print(f"{r['threshold']:9.2f} {r['sure']:4.2f} {r['right']:5d} {r['wrong']:5d} {r['withheld']:8d} "
-                  f"{r['utility']:7.1f}")  # fmt: skip
-    print(f"chosen: sentence_min_subject {best['threshold']}, sentence_sure_probability {best['sure']}")
+        if (r["sure"], r["checker"]) in ((best["sure"], best["checker"]), (1.01, 1.01)) or (
+            r["threshold"] == best["threshold"] and (r["sure"] == best["sure"] or r["checker"] == best["checker"])
+        ):
+            print(f"{r['threshold']:9.2f} {r['sure']:4.2f} {r['checker']:7.2f} {r['right']:5d} {r['wrong']:5d} "
+                  f"{r['withheld']:8d} {r['utility']:7.1f}")  # fmt: skip
+    print(f"chosen: sentence_min_subject {best['threshold']}, sentence_sure_probability {best['sure']}, "
+          f"sentence_checker_probability {best['checker']}")  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     record = {"sentence_min_subject": best["threshold"], "sentence_sure_probability": best["sure"],
+              "sentence_checker_probability": best["checker"],
               "wrong_cost": WRONG_COST, "items": len(rows),
-              "runs": [str(r) for r in args.runs], "table": table, "date": dt.date.today().isoformat()}  # fmt: skip
-    args.out.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+              "runs": [str(r) for r in args.runs], "date": dt.date.today().isoformat()}  # fmt: skip
+    args.out.write_text(_dump(record, table), encoding="utf-8")
+
+
+def _dump(record: dict, table: list[dict]) -> str:
+    """The record, then the table as one row of values per line (thousands of rows stay readable)."""
+    columns = list(table[0]) if table else []
+    head = json.dumps({**record, "table_columns": columns}, indent=1)[:-2]
+    rows = ",\n  ".join(json.dumps([r[c] for c in columns]) for r in table)
+    return f'{head},\n "table": [\n  {rows}\n ]\n}}\n'
 
 
 if __name__ == "__main__":

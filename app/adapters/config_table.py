@@ -31,9 +31,9 @@ SECTIONS: dict[str, list[str]] = {
     ).split(),
     "Answering": (
         "max_question_chars history_turns rewrite_max_tokens rewrite_timeout_s "
-        "max_request_turns stream_min_coverage stream_lead_words answer_model "
+        "max_request_turns stream_min_coverage stream_lead_words answer_model checker_model "
         "closest_min_coverage absent_before_generation closest_min_probability "
-        "sentence_min_subject sentence_sure_probability sentence_also_probability "
+        "sentence_min_subject sentence_sure_probability sentence_checker_probability sentence_also_probability "
         "closest_passages typed_candidates typed_candidates_from arithmetic nlp_model"
     ).split(),
     "Serving": (

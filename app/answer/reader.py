@@ -22,6 +22,7 @@ from langchain_core.messages import BaseMessage
 
 from app.answer.check.arithmetic import compute, parse_items
 from app.answer.check.decide import Decider
+from app.answer.check.learned import LearnedChecker
 from app.answer.check.shapes import (
     SentenceVerdict,
     adjacent,
@@ -170,11 +171,19 @@ class SpanReader:
     """Asks the model for a pick (streamed: the answer words show as they come), has it
     checked, and returns the answer sentences: the picked words, cited, or why not."""
 
-    def __init__(self, settings: Settings, retriever: HybridRetriever, llm: BaseChatModel, nlp: Nlp, decider: Decider):
+    def __init__(
+        self,
+        settings: Settings,
+        retriever: HybridRetriever,
+        llm: BaseChatModel,
+        nlp: Nlp,
+        decider: Decider,
+        learned: LearnedChecker | None = None,
+    ):
         self.settings = settings
         self.llm = llm
         self.nlp = nlp
-        self.checker = Checker(settings, nlp, retriever.article_text, retriever.idf, decider)
+        self.checker = Checker(settings, nlp, retriever.article_text, retriever.idf, decider, learned)
 
     def warm_up(self) -> None:
         place = {"doc_id": "warm/up", "title": "Start-up", "outlet": "Newsrag", "published": "2025-01-01"}
@@ -244,7 +253,7 @@ class SpanReader:
         if not chosen:
             none = AnswerSentence("(no sentence chosen)", False, reason="no sentence answers", code=Reason.NO_PICK)
             return reply, [none]
-        verdicts, sure = self._judge_shaped(frame, shown, chosen, pick, distribution)
+        verdicts, sure, learned = self._judge_shaped(frame, shown, chosen, pick, distribution)
         timings["verify_s"] = timings.get("verify_s", 0.0) + time.perf_counter() - t
         # what the fit of the thresholds reads besides the share (eval.fit_shapes)
         probability = {id(s): distribution.get(i, 0.0) for i, s in enumerate(shown, 1)}
@@ -252,23 +261,31 @@ class SpanReader:
         for v in verdicts:
             answer = _quoted_sentence(v, index)
             answer.features.update(
-                similarity=v.sentence.similarity, p_pick=probability.get(id(v.sentence), 0.0), answer_model=sure
+                similarity=v.sentence.similarity,
+                p_pick=probability.get(id(v.sentence), 0.0),
+                answer_model=sure,
+                checker=learned,
             )
             out.append(answer)
         return reply, out
 
     def _judge_shaped(
         self, frame: QuestionFrame, shown: list[SourceSentence], chosen: list[SourceSentence], pick: Pick, numbers
-    ) -> tuple[list[SentenceVerdict], float]:
-        """The checks of the chosen sentences (check/shapes.py), and the fitted answer model's
-        probability for the model's pick as a span: when it is at least
-        ``sentence_sure_probability`` the pick's sentences need not hold
+    ) -> tuple[list[SentenceVerdict], float, float]:
+        """The checks of the chosen sentences (check/shapes.py), the fitted answer model's
+        probability for the model's pick as a span, and the learned checker's for the first
+        chosen sentence: when the first is at least ``sentence_sure_probability`` or the second
+        at least ``sentence_checker_probability``, the pick's sentences need not hold
         ``sentence_min_subject`` of the question's subject (only some of it)."""
         sure = 0.0
         if pick.sentence:
             sure = self.checker.judge(frame, shown, [], shown[pick.sentence - 1], pick.answer, numbers)[0].probability
+        learned = self.checker.learned_score(frame.text, chosen[0].text)
         least = self.settings.sentence_min_subject
-        first = 0.0 if sure >= self.settings.sentence_sure_probability else least  # only the pick is trusted
+        trusted = (
+            sure >= self.settings.sentence_sure_probability or learned >= self.settings.sentence_checker_probability
+        )
+        first = 0.0 if trusted else least  # only the pick is trusted
         idf = self.checker.idf
         verdicts = judge_sentences(frame, chosen, shown, self.nlp, idf, least, first)
         if not any(v.accepted for v in verdicts):  # the right passage, the wrong sentence: its neighbours
@@ -279,7 +296,7 @@ class SpanReader:
             verdicts = passages(window(frame, verdicts, shown, self.nlp, idf, least), self.checker)
         if not any(v.accepted for v in verdicts):  # the closest quote, hedged, reads on to what it leads to
             verdicts = [self._run_on(v, shown) if v.sentence is chosen[0] else v for v in verdicts]
-        return verdicts, sure
+        return verdicts, sure, learned
 
     def _run_on(self, verdict: SentenceVerdict, shown: list[SourceSentence]) -> SentenceVerdict:
         """A turned-down pick joined with the shown sentence after it when that one points back

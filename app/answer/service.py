@@ -23,6 +23,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 
 from app.answer import prompts
 from app.answer.check.decide import DEFAULT_MODEL, load_decider
+from app.answer.check.learned import DEFAULT_CHECKER, load_checker
 from app.answer.cited import AnswerSentence, CitationIndex
 from app.answer.context import ContextBuilder
 from app.answer.conversation import History, needs_rewrite, rewritten
@@ -48,7 +49,8 @@ class AnswerService:
         self.nlp = shared_nlp(settings.nlp_model)
         self.context_builder = ContextBuilder(retriever, settings)
         decider = load_decider(str(settings.answer_model or DEFAULT_MODEL))
-        self.reader = SpanReader(settings, retriever, llm, self.nlp, decider)
+        learned = load_checker(str(settings.checker_model or DEFAULT_CHECKER))
+        self.reader = SpanReader(settings, retriever, llm, self.nlp, decider, learned)
         self.replier = Replier(settings, retriever, decider)
 
     @property
@@ -88,7 +90,8 @@ class AnswerService:
     def fingerprint(self) -> str:
         """A hash of what writes an answer besides the settings: every prompt of the answer
         path and the fitted answer model (the answer cache's key carries it)."""
-        blob = f"{prompts.fingerprint()} {self.decider.fingerprint}"
+        learned = self.reader.checker.learned
+        blob = f"{prompts.fingerprint()} {self.decider.fingerprint} {learned.fingerprint if learned else 'none'}"
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def warm_up(self, prompt: bool = True) -> None:
@@ -102,6 +105,8 @@ class AnswerService:
             embedder.load()
         embedder.encode_query("warm up")
         self.nlp.load()
+        if self.reader.checker.learned is not None:
+            self.reader.checker.learned.load()
         if hasattr(self.llm, "load"):
             self.llm.load()
             if prompt:

@@ -62,6 +62,7 @@ class CheckContext:
     sentence_probability: dict = field(default_factory=dict)  # (doc_id, start) -> P(the model names it)
     p_none: float = 0.0  # ... of "no sentence answers"
     pool: list[SourceSentence] | None = None  # sentences whose typed span is judged (default: the shown ones)
+    checker: Callable[[str, str, str], float] | None = None  # the learned checker: (question, sentence, words)
 
     def ranked(self) -> list[SourceSentence]:
         """The shown sentences and the pool, best-scored first."""
@@ -114,6 +115,8 @@ def judge_candidate(ctx: CheckContext, candidate: Candidate, doc, by_model: bool
     values["model_sentence"] = float(ctx.model_sentence is sentence)
     values["p_sentence"] = float(ctx.sentence_probability.get((sentence.doc_id, sentence.start), 0.0))
     values["p_none"] = float(ctx.p_none)
+    words = "" if (candidate.start, candidate.end) == (0, len(sentence.text)) else candidate.text
+    values["checker"] = ctx.checker(ctx.frame.text, sentence.text, words) if ctx.checker is not None else 0.0
     accepted, p = ctx.decider.accepts(values)
     if not accepted:
         reason = f"the checks give it a {p:.0%} chance of answering the question (needs {ctx.decider.threshold:.0%})"

@@ -54,6 +54,7 @@ FEATURES = (
     "missing_sent",
     "missing_doc",
     "counts_head",
+    "checker",
 )
 MODIFIER_DEPS = {"poss", "compound", "amod", "nmod"}
 

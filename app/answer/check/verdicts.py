@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from app.answer.check.candidates import CheckContext, Checked, check_pick, judge_candidate, typed_candidates
 from app.answer.check.decide import Decider
+from app.answer.check.learned import LearnedChecker
 from app.answer.cited import AnswerSentence, CitationIndex, Reason
 from app.answer.context import SourceSentence
 from app.answer.question import QuestionFrame
@@ -37,12 +38,19 @@ class Checker:
         article_text: Callable[[str], str],
         idf: Callable[[str], float],
         decider: Decider,
+        learned: LearnedChecker | None = None,
     ):
         self.settings = settings
         self.nlp = nlp
         self.article_text = article_text
         self.idf = idf
         self.decider = decider
+        self.learned = learned
+
+    def learned_score(self, question: str, sentence: str, answer: str = "") -> float:
+        """The learned checker's P(the answer words, or the sentence, answer the question); 0
+        when it is off."""
+        return self.learned.score(question, sentence, answer) if self.learned is not None else 0.0
 
     def judge(
         self,
@@ -75,6 +83,7 @@ class Checker:
             sentence_probability=probs,
             p_none=p_none,
             pool=pool,
+            checker=self.learned_score if self.learned is not None else None,
         )
         first = check_pick(ctx, chosen, words)
         results = [first]

@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -244,8 +245,9 @@ def reason_questions(sent) -> list[str]:
     return out
 
 
-def _content(doc_or_text, nlp=None) -> set[str]:
-    return {t.lemma_.lower() for t in doc_or_text if t.pos_ in CONTENT_POS and not t.is_stop}
+def _content(doc) -> set[str]:
+    """The content lemmas of a parsed text."""
+    return {t.lemma_.lower() for t in doc if t.pos_ in CONTENT_POS and not t.is_stop}
 
 
 def _near_misses(
@@ -287,8 +289,11 @@ def _swap(
     return re.sub(rf"\b{re.escape(value)}\b", lambda _: rng.choice(others), question, count=1)
 
 
-def article_pairs(doc_id: str, sentences: list, all_sentences: list[str], rng: random.Random) -> list[Pair]:
-    """Questions and their negatives for one article (``sentences`` are spaCy spans/docs)."""
+def article_pairs(
+    doc_id: str, sentences: list, all_sentences: list[str], rng: random.Random, parse: Callable
+) -> list[Pair]:
+    """Questions and their negatives for one article (``sentences``: spaCy docs; ``parse``:
+    text -> doc, for the questions written)."""
     ents_by_label: dict[str, list[str]] = {}
     for s in sentences:
         for e in s.ents:
@@ -298,7 +303,7 @@ def article_pairs(doc_id: str, sentences: list, all_sentences: list[str], rng: r
     pairs: list[Pair] = []
 
     def negatives(question: str, i: int, kind: str, avoid: str, adjacent: bool, keep: str = "") -> None:
-        q_words = _content(_QUESTION_PARSE(question))
+        q_words = _content(parse(question))
         for j in _near_misses(q_words, sentences, i, avoid, adjacent, 2):
             pairs.append(Pair(question, sentences[j].text, 0, kind, doc_id, "near"))
         swapped = _swap(question, ents_by_label, sentences[i].text, rng, keep)
@@ -344,9 +349,6 @@ def article_pairs(doc_id: str, sentences: list, all_sentences: list[str], rng: r
     return pairs
 
 
-_QUESTION_PARSE = None  # set by build(): the spaCy pipeline's __call__
-
-
 def _answers(value) -> list[str]:
     if isinstance(value, list):
         return [a for v in value for a in _answers(v)]
@@ -385,8 +387,6 @@ def rgb_pairs(path: Path, rng: random.Random) -> list[Pair]:
 
 def build(bbc_dir: Path, rgb_path: Path, nlp, seed: int) -> list[Pair]:
     """Every training pair, in a fixed order for a given seed."""
-    global _QUESTION_PARSE
-    _QUESTION_PARSE = nlp
     rng = random.Random(seed)
     articles = dev_articles(bbc_dir)
     all_sentences = [s for ss in articles.values() for s in ss]
@@ -394,6 +394,6 @@ def build(bbc_dir: Path, rgb_path: Path, nlp, seed: int) -> list[Pair]:
     for doc_id, texts in articles.items():
         parsed = list(nlp.pipe(texts))
         others = [s for d, ss in articles.items() if d != doc_id for s in ss[:5]]
-        pairs += article_pairs(doc_id, parsed, others or all_sentences, rng)
+        pairs += article_pairs(doc_id, parsed, others or all_sentences, rng, nlp)
     pairs += rgb_pairs(rgb_path, rng)
     return pairs

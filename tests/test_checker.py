@@ -75,8 +75,8 @@ def test_article_pairs_hold_positives_and_each_kind_of_negative(nlp):
         "Councillor Tom Reyes said the repairs would cost more than planned.",
         "Maria Okafor opened the new ferry terminal on Monday.",
     ]
-    checker_data._QUESTION_PARSE = nlp.parse
-    pairs = checker_data.article_pairs("wire/1", [doc(nlp, t) for t in texts], ["Rain fell all day."], random.Random(1))
+    parsed = [doc(nlp, t) for t in texts]
+    pairs = checker_data.article_pairs("wire/1", parsed, ["Rain fell all day."], random.Random(1), nlp.parse)
     positives = [p for p in pairs if p.label == 1]
     assert positives and all(p.sentence in texts for p in positives)
     kinds = {p.negative for p in pairs if p.label == 0}

@@ -9,6 +9,8 @@ import json
 
 import pytest
 
+from app.answer.check.candidates import corroboration, names_role, role_verbs
+from app.answer.check.features import Candidate
 from app.answer.check.shapes import judge_sentences, polarity, subject_agrees, subject_share
 from app.answer.cited import AnswerSentence, Citation
 from app.answer.context import SourceSentence
@@ -225,3 +227,31 @@ def test_a_name_is_held_by_a_word_of_its_family(nlp):
     idf = lambda term: 1.0  # noqa: E731
     assert subject_share(asked, "The Icelandic ferry union demanded a pay rise.", idf) > 0.5
     assert subject_share(asked, "The Danish ferry union demanded a pay rise.", idf) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("role", "verb"), [("winner", "win"), ("director", "direct"), ("manager", "manage"), ("leader", "lead")]
+)
+def test_an_agent_noun_role_is_named_by_its_verb(role, verb):
+    assert verb in role_verbs(role)
+
+
+def test_the_role_is_named_by_the_noun_or_the_verb_it_is_the_agent_of(nlp):
+    assert names_role("winner", nlp.parse("Mara Lind won the harbour rowing race in 2019."), "Regatta")
+    assert names_role("winner", nlp.parse("The winner, Mara Lind, thanked the crew."), "Regatta")
+    assert not names_role("winner", nlp.parse("Mara Lind rowed in the harbour race in 2019."), "Regatta")
+    assert not names_role("chairman", nlp.parse("Mara Lind won the harbour rowing race."), "Regatta")
+
+
+def test_corroboration_counts_other_articles_stating_the_same_span():
+    own = sentence("Mara Lind won the 2019 harbour race.", doc_id="a/1")
+    candidate = Candidate(own, 0, len("Mara Lind"), True, 1.0)
+    same_article = sentence("Lind, Mara Lind's coach said, trained at dawn.", doc_id="a/1", start=40)
+    other = sentence("The 2019 race went to Mara Lind of Leith.", doc_id="b/1")
+    third = sentence("Mara Lind crossed first in 2019.", doc_id="c/1")
+    elsewhere = sentence("Ivo Kert won in 2018.", doc_id="d/1")
+    assert corroboration(candidate, [own, same_article, elsewhere]) == 0.0
+    assert corroboration(candidate, [own, other, elsewhere]) == 0.5
+    assert corroboration(candidate, [own, other, third, elsewhere]) == 1.0
+    year = Candidate(own, own.text.index("2019"), own.text.index("2019") + 4, True, 1.0)
+    assert corroboration(year, [own, elsewhere]) == 0.0 and corroboration(year, [own, third]) == 0.5

@@ -99,7 +99,7 @@ def judge_candidate(ctx: CheckContext, candidate: Candidate, doc, by_model: bool
     if not (terms(candidate.text).all - terms(ctx.frame.text).all):
         return Checked(candidate, False, reason="it adds nothing the question did not say", code="vacuous")
     sentence = candidate.sentence
-    if ctx.frame.role and ctx.frame.role not in {t.lemma_.lower() for t in doc} | terms(sentence.title).all:
+    if ctx.frame.role and not names_role(ctx.frame.role, doc, sentence.title):
         reason = f"the sentence does not name the role asked about ({ctx.frame.role!r})"
         return Checked(candidate, False, reason=reason, code="role")
     if mismatch := off_type(ctx.frame, candidate, doc):  # relevance before display
@@ -116,12 +116,49 @@ def judge_candidate(ctx: CheckContext, candidate: Candidate, doc, by_model: bool
     values["p_sentence"] = float(ctx.sentence_probability.get((sentence.doc_id, sentence.start), 0.0))
     values["p_none"] = float(ctx.p_none)
     words = "" if (candidate.start, candidate.end) == (0, len(sentence.text)) else candidate.text
+    values["corroborated"] = corroboration(candidate, ranked) if words else 0.0
     values["checker"] = ctx.checker(ctx.frame.text, sentence.text, words) if ctx.checker is not None else 0.0
     accepted, p = ctx.decider.accepts(values)
     if not accepted:
         reason = f"the checks give it a {p:.0%} chance of answering the question (needs {ctx.decider.threshold:.0%})"
         return Checked(candidate, False, p, values, reason, "rejected")
     return Checked(candidate, True, p, values, "", "accepted")
+
+
+def role_verbs(role: str) -> set[str]:
+    """The verbs an agent noun is made from ("winner" -> win, "director" -> direct, "manager"
+    -> manage): a sentence saying who *won* names the winner."""
+    if len(role) < 5 or not role.endswith(("er", "or")):
+        return set()
+    base = role[:-2]
+    out = {base, base + "e"}
+    if len(base) > 3 and base[-1] == base[-2] and base[-1] not in "aeiou":
+        out.add(base[:-1])  # winner -> win, runner -> run
+    return out
+
+
+def names_role(role: str, doc, title: str) -> bool:
+    """Whether a parsed sentence (or its article's title) names the role a "who is the ROLE"
+    question asks about: the noun itself, or the verb it is the agent of."""
+    lemmas = {t.lemma_.lower() for t in doc}
+    verbs = {t.lemma_.lower() for t in doc if t.pos_ in ("VERB", "AUX")}
+    return role in lemmas | terms(title).all or bool(role_verbs(role) & verbs)
+
+
+def corroboration(candidate: Candidate, sentences: list[SourceSentence]) -> float:
+    """How many other articles' sentences among ``sentences`` hold every word and number of
+    the candidate's span (0, one: 0.5, two or more: 1): a fact several sources state alike."""
+    own = terms(candidate.text)
+    if not (own.words or own.numbers):
+        return 0.0
+    docs = set()
+    for s in sentences:
+        if s.doc_id == candidate.sentence.doc_id:
+            continue
+        other = terms(s.text)
+        if own.words <= other.words and own.numbers <= other.numbers:
+            docs.add(s.doc_id)
+    return min(len(docs), 2) / 2
 
 
 def typed_candidates(ctx: CheckContext, limit: int, exclude: Candidate | None) -> list[tuple[Candidate, object]]:

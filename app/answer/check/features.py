@@ -55,6 +55,7 @@ FEATURES = (
     "missing_doc",
     "counts_head",
     "checker",
+    "corroborated",
 )
 MODIFIER_DEPS = {"poss", "compound", "amod", "nmod"}
 

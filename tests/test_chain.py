@@ -326,3 +326,24 @@ def test_the_question_is_read_once_and_handed_down(service, monkeypatch):
     assert answer.outcome == "answered"
     assert parsed.count(question) == 1
     assert [f.text for f in frames] == [question] and frames[0].answer_kind == "name"
+
+
+def test_sentences_seen_before_are_not_encoded_again(service):
+    """The sentence embeddings of the retrieved articles are cached between questions: a
+    second question over the same sentences encodes none of them, with the same similarities."""
+    embedder = service.retriever.embedder
+    encoded: list[str] = []
+    plain = embedder.encode
+
+    def counting(texts):
+        encoded.extend(texts)
+        return plain(texts)
+
+    embedder.encode = counting
+    first = service._prepare("Where are the port talks set to continue?", [], None, {})
+    assert encoded, "the first question's sentences are encoded"
+    encoded.clear()
+    again = service._prepare("Where are the port talks set to continue?", [], None, {})
+    assert encoded == []
+    similarity = {(s.doc_id, s.start): s.similarity for c in first.contexts for s in c.shown}
+    assert similarity and all(similarity[(s.doc_id, s.start)] == s.similarity for c in again.contexts for s in c.shown)

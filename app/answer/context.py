@@ -11,6 +11,7 @@ and can never be cited.
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ from app.text.textmatch import terms
 from app.text.timewords import TimeIntent
 
 SENTENCE_CACHE = 2048  # articles whose sentence split is kept
+VECTOR_CACHE = 20_000  # sentence embeddings kept (384 floats each: about 31 MB)
 ANAPHOR = re.compile(
     r"^(the two|both|they|them|those|these|this|that|it|its|he|she|his|her|their|there|such|the (group|firm|"
     r"company|move|deal|decision|plan|country|countries|talks|efforts|attacks|proposal|offer|minister|president|"
@@ -67,6 +69,8 @@ class ContextBuilder:
         self.budget = settings.context_tokens
         self.encoding = settings.tokenizer
         self._sentences: OrderedDict[tuple[str, int], list[Sentence]] = OrderedDict()
+        self._vectors: OrderedDict[str, object] = OrderedDict()  # sentence text -> its embedding
+        self._vectors_lock = threading.Lock()
 
     def _article_sentences(self, doc_id: str) -> tuple[str, list[Sentence]]:
         article = self.retriever.article(doc_id)
@@ -113,9 +117,26 @@ class ContextBuilder:
         """Set each sentence's cosine similarity with the question."""
         if query_vector is None or not sentences:
             return
-        sims = self.retriever.embedder.encode([s.text for s in sentences]) @ query_vector
-        for s, sim in zip(sentences, sims, strict=True):
-            s.similarity = float(sim)
+        for s, vector in zip(sentences, self._sentence_vectors([s.text for s in sentences]), strict=True):
+            s.similarity = float(vector @ query_vector)
+
+    def _sentence_vectors(self, texts: list[str]) -> list:
+        """The embedding of each text; those of sentences seen before come from a bounded cache
+        (the same articles' sentences come back question after question, and encoding them is
+        most of the time before the model is asked)."""
+        with self._vectors_lock:
+            found = {t: self._vectors[t] for t in texts if t in self._vectors}
+            for t in found:
+                self._vectors.move_to_end(t)
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            fresh = dict(zip(missing, self.retriever.embedder.encode(missing), strict=True))
+            found.update(fresh)
+            with self._vectors_lock:
+                self._vectors.update(fresh)
+                while len(self._vectors) > VECTOR_CACHE:
+                    self._vectors.popitem(last=False)
+        return [found[t] for t in texts]
 
     def score(self, frame: QuestionFrame, sentences: list[SourceSentence], intent: TimeIntent) -> None:
         """Relevance of each sentence: IDF-weighted share of the question's terms it

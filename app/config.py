@@ -246,7 +246,7 @@ class Settings(BaseSettings):
         "eval/results/shapes.json (python -m eval.fit_shapes).",
     )
     sentence_sure_probability: float = Field(
-        0.6,
+        0.7,
         ge=0,
         le=1.01,
         description="... unless the fitted answer model gives the model's pick at least this probability "

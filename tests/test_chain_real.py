@@ -119,3 +119,23 @@ def test_real_timings_are_reported(real_service):
     answer = real_service.ask("Where are talks involving Ukrainian, U.S. and European officials set to continue?")
     timings = answer.as_dict()["timings"]
     assert 0 < timings["retrieval_s"] < timings["first_token_s"] <= timings["total_s"]
+
+
+def test_real_sentence_embeddings_are_cached_between_questions(real_service):
+    """With the real embedding model: a second question over the same articles encodes no
+    sentence again, and each cached embedding is its own array (not a view of a batch)."""
+    builder = real_service.context_builder
+    question = "Where are the talks set to continue?"
+    first = real_service._prepare(question, [], None, {})
+    embedder = real_service.retriever.embedder
+    encoded: list[str] = []
+    plain = embedder.encode
+    embedder.encode = lambda texts: encoded.extend(texts) or plain(texts)
+    try:
+        again = real_service._prepare(question, [], None, {})
+    finally:
+        embedder.encode = plain
+    assert encoded == []
+    shown = [s for c in again.contexts for s in c.shown]
+    assert shown and [s.similarity for s in shown] == [s.similarity for c in first.contexts for s in c.shown]
+    assert all(v.base is None for v in builder._vectors.values())

@@ -130,7 +130,8 @@ class ContextBuilder:
                 self._vectors.move_to_end(t)
         missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
-            fresh = dict(zip(missing, self.retriever.embedder.encode(missing), strict=True))
+            # copies: a row kept as a view would keep its whole batch's array alive past the bound
+            fresh = {t: v.copy() for t, v in zip(missing, self.retriever.embedder.encode(missing), strict=True)}
             found.update(fresh)
             with self._vectors_lock:
                 self._vectors.update(fresh)

@@ -237,7 +237,7 @@ class Settings(BaseSettings):
         "probability is at least this share of the model's threshold.",
     )
     sentence_min_subject: float = Field(
-        0.95,
+        0.8,
         ge=0,
         le=1,
         description="A statement, reason, list or yes/no answer quotes a sentence the model chose only when it "
@@ -246,7 +246,7 @@ class Settings(BaseSettings):
         "eval/results/shapes.json (python -m eval.fit_shapes).",
     )
     sentence_sure_probability: float = Field(
-        0.7,
+        1.01,
         ge=0,
         le=1.01,
         description="... unless the fitted answer model gives the model's pick at least this probability "

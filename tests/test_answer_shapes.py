@@ -11,7 +11,15 @@ import pytest
 
 from app.answer.check.candidates import corroboration, names_role, role_verbs
 from app.answer.check.features import Candidate
-from app.answer.check.shapes import judge_sentences, polarity, subject_agrees, subject_share
+from app.answer.check.shapes import (
+    OTHER_SUBJECT,
+    judge_sentences,
+    polarity,
+    preceding,
+    subject_agrees,
+    subject_share,
+    window,
+)
 from app.answer.cited import AnswerSentence, Citation
 from app.answer.context import SourceSentence
 from app.answer.question import analyse_question
@@ -103,6 +111,43 @@ def test_a_sentence_that_points_back_brings_the_sentence_it_points_to(nlp):
     # alone, it does not name what the question asks about
     alone = judge_sentences(asked, [second], [second], nlp, lambda t: 1.0, 0.5)
     assert not alone[0].accepted
+
+
+def test_what_an_unshown_opening_points_back_to_is_read_from_the_article(nlp):
+    article = (
+        "Fishing boats and ferries\n\nHave Tarn and Halden held talks?\n\n"
+        "The two ports have not held direct talks since the ferry strike of 2019. A mediator carries messages."
+    )
+    start = article.index("The two ports")
+    opening = sentence("The two ports have not held direct talks since the ferry strike of 2019.", start)
+    asked = frame(nlp, "Have Tarn and Halden held direct talks lately?")
+    idf = lambda term: 1.0  # noqa: E731
+    # the heading before its paragraph names the two ports; the sentence alone names neither
+    assert preceding(opening, article) == "Have Tarn and Halden held talks?"
+    alone = judge_sentences(asked, [opening], [opening], nlp, idf, 0.9)
+    read = judge_sentences(asked, [opening], [opening], nlp, idf, 0.9, article_text=lambda doc_id: article)
+    assert not alone[0].accepted and read[0].accepted and read[0].lead == "No"
+    # within a paragraph: the sentences of the paragraph before it, at most three
+    later = sentence("A mediator carries messages.", article.index("A mediator"))
+    assert preceding(later, article).startswith("The two ports have not held")
+    # a sentence that does not point back reads no lead-in
+    plain = sentence("Mediators carry messages between ports.", start)
+    assert judge_sentences(asked, [plain], [plain], nlp, idf, 0.9, article_text=lambda d: article)[0].share < 0.9
+
+
+def test_a_number_in_a_subject_is_not_a_name(nlp):
+    asked = frame(nlp, "Have Tarn and Halden held talks?")
+    assert subject_agrees(asked, nlp.parse("The two ports have not held talks since 2019."))
+    assert not subject_agrees(asked, nlp.parse("Brekke and Oslo have not held talks since 2019."))
+
+
+def test_the_articles_date_answers_a_questions_date(nlp):
+    asked = frame(nlp, "As of May 2024, had the Tarn dockers ended their strike?")
+    said = sentence("The Tarn dockers have not ended their strike.")  # published 2024-05-04
+    undated = sentence("The Tarn dockers have not ended their strike.", published="")
+    idf = lambda term: 1.0  # noqa: E731
+    assert judge_sentences(asked, [said], [said], nlp, idf, 0.95)[0].accepted
+    assert not judge_sentences(asked, [undated], [undated], nlp, idf, 0.95)[0].accepted
 
 
 STRIKE = (
@@ -255,3 +300,45 @@ def test_corroboration_counts_other_articles_stating_the_same_span():
     assert corroboration(candidate, [own, other, third, elsewhere]) == 1.0
     year = Candidate(own, own.text.index("2019"), own.text.index("2019") + 4, True, 1.0)
     assert corroboration(year, [own, elsewhere]) == 0.0 and corroboration(year, [own, third]) == 0.5
+
+
+PIER_ROW = (
+    "Halden wants a new ferry pier at Vossa. "
+    "Brekke rejects Halden's demands for the pier and insists on a pay freeze for the crews."
+)
+
+
+def test_the_closest_quote_is_not_another_subjects_sentence(settings):
+    """Below the bar, the hedged closest quote is a sentence about the question's subject, not
+    the one that names it only as another's object ("B rejects A's demands")."""
+    write_article(
+        settings.corpus_dir, "may/row.md", "Vossa pier row", PIER_ROW, outlet="Fjord News", published="2024-05-06"
+    )
+    ingest(settings, settings.corpus_dir, progress=False)
+    cfg = settings.model_copy(update={"answer_model": "none", "sentence_min_subject": 1.0})
+    service = AnswerService(cfg, HybridRetriever(cfg, HashingEmbedder()).load(), FakeChatModel())
+    question = "What are Halden's demands for the Vossa pier crews?"
+    service.ask(question)
+    brekke = numbered(service, PIER_ROW.split(". ")[1])
+    service.llm = FakeChatModel(responses=[json.dumps({"sentence": brekke, "answer": "a pay freeze"})])
+    answer = service.ask(question)
+    assert answer.outcome == "unverified"
+    assert [s.code for s in answer.sentences][:1] == ["other_subject"]
+    assert answer.closest and answer.closest[0].text.startswith("Halden wants a new ferry pier")
+    assert "Brekke" not in answer.answer
+
+
+def test_a_neighbour_about_another_subject_is_not_run_on_to(nlp):
+    first = sentence("Halden wants a pay rise for the pier crews.", 0)
+    after = sentence("Brekke rejects the demands and insists on a pay freeze for the pier crews.", first.end + 1)
+    asked = frame(nlp, "What does Halden want for the pier crews?")
+    [verdict] = judge_sentences(asked, [first], [first, after], nlp, lambda t: 1.0, 0.5)
+    kept = window(asked, [verdict], [first, after], nlp, lambda t: 1.0, 0.5)
+    assert [v.sentence for v in kept] == [first]
+
+
+def test_another_subjects_sentence_is_turned_down_as_such_whatever_its_share(nlp):
+    asked = frame(nlp, "What does Halden want from the Vossa pier crews?")
+    said = sentence("Brekke wants a pay freeze for the Vossa pier crews, unlike Halden.")
+    [verdict] = judge_sentences(asked, [said], [said], nlp, lambda t: 1.0, 1.0)
+    assert not verdict.accepted and verdict.reason == OTHER_SUBJECT

@@ -34,6 +34,7 @@ class Reason(StrEnum):
     NOT_IN_SENTENCE = "not_in_sentence"  # the reader's words are not in the sentence it chose
     VACUOUS = "vacuous"  # it adds nothing the question did not say
     REJECTED = "rejected"  # the fitted checks do not accept it
+    OTHER_SUBJECT = "other_subject"  # it states another's X ("B wants ..." for "what does A want")
     OUTRANKED = "outranked"  # accepted, but another candidate of the same context was likelier
     OFF_TYPE = "off_type"  # it names another kind of thing than the question asks for (a place for "who")
     COMPUTED = "computed"  # a sum, difference or span computed in code from cited numbers

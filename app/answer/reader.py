@@ -24,6 +24,7 @@ from app.answer.check.arithmetic import compute, parse_items
 from app.answer.check.decide import Decider
 from app.answer.check.learned import LearnedChecker
 from app.answer.check.shapes import (
+    OTHER_SUBJECT,
     SentenceVerdict,
     adjacent,
     continues,
@@ -123,8 +124,9 @@ def _quoted_sentence(verdict: SentenceVerdict, index: CitationIndex) -> AnswerSe
     s, features = verdict.sentence, {"subject_share": verdict.share}
     if not verdict.accepted:
         quote = s.as_quote()
+        code = Reason.OTHER_SUBJECT if verdict.reason == OTHER_SUBJECT else Reason.REJECTED
         return AnswerSentence(
-            s.text, False, [], verdict.share, verdict.reason, code=Reason.REJECTED, features=features, source=quote
+            s.text, False, [], verdict.share, verdict.reason, code=code, features=features, source=quote
         )
     return AnswerSentence(
         s.text,
@@ -287,10 +289,11 @@ class SpanReader:
         )
         first = 0.0 if trusted else least  # only the pick is trusted
         idf = self.checker.idf
-        verdicts = judge_sentences(frame, chosen, shown, self.nlp, idf, least, first)
+        text = self.checker.article_text
+        verdicts = judge_sentences(frame, chosen, shown, self.nlp, idf, least, first, text)
         if not any(v.accepted for v in verdicts):  # the right passage, the wrong sentence: its neighbours
             near = [n for n in (adjacent(chosen[0], shown, 1), adjacent(chosen[0], shown, -1)) if n is not None]
-            rescued = [v for v in judge_sentences(frame, near, shown, self.nlp, idf, least) if v.accepted]
+            rescued = [v for v in judge_sentences(frame, near, shown, self.nlp, idf, least, None, text) if v.accepted]
             verdicts = rescued[:1] + verdicts
         if frame.shape != "yesno":
             verdicts = passages(window(frame, verdicts, shown, self.nlp, idf, least), self.checker)

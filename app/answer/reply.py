@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from app.answer.check.decide import Decider
-from app.answer.check.shapes import asks, subject_share
+from app.answer.check.shapes import asks, subject_agrees, subject_share
 from app.answer.cited import AnswerSentence, Citation, CitationIndex, Reason
 from app.answer.context import Context, SourceSentence
 from app.answer.question import QuestionFrame
@@ -99,6 +99,7 @@ class Answer:
                     "probability": round(s.coverage, 4),
                     "features": {k: round(v, 4) for k, v in s.features.items()},
                     "shown": s.shown,
+                    "lead": s.lead,
                 }
                 for s in self.sentences
             ],
@@ -238,8 +239,9 @@ class Replier:
     """Writes the reply: the checked answer, or which outcome an unanswered question has and
     the passages that come closest."""
 
-    def __init__(self, settings: Settings, retriever: HybridRetriever, decider: Decider):
+    def __init__(self, settings: Settings, retriever: HybridRetriever, decider: Decider, nlp=None):
         self.settings = settings
+        self.nlp = nlp
         self.retriever = retriever
         self.decider = decider
 
@@ -309,10 +311,16 @@ class Replier:
 
     def covering(self, prepared: Prepared) -> list[Quote]:
         """The shown sentences holding ``closest_min_coverage`` of the terms of the question's
-        subject (its nouns, names and numbers; IDF-weighted), most first."""
+        subject (its nouns, names and numbers; IDF-weighted), most first; those whose subject
+        names another than the question's (``check.shapes.subject_agrees``) after the others."""
         least = self.settings.closest_min_coverage
         scored = [(share, s) for share, s in self.subject_shares(prepared) if share >= least and not asks(s.text)]
-        scored.sort(key=lambda pair: -pair[0])
+        if self.nlp is not None and scored:  # another's X ("B wants ..." for "what does A want") last
+            docs = self.nlp.parse_many([s.text for _, s in scored])
+            agrees = {id(s): subject_agrees(prepared.frame, doc) for (_, s), doc in zip(scored, docs, strict=True)}
+            scored.sort(key=lambda pair: (not agrees[id(pair[1])], -pair[0]))
+        else:
+            scored.sort(key=lambda pair: -pair[0])
         return [s.as_quote() for _, s in scored]
 
     def subject_shares(self, prepared: Prepared) -> list[tuple[float, SourceSentence]]:

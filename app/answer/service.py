@@ -51,7 +51,7 @@ class AnswerService:
         decider = load_decider(str(settings.answer_model or DEFAULT_MODEL))
         learned = load_checker(str(settings.checker_model or DEFAULT_CHECKER))
         self.reader = SpanReader(settings, retriever, llm, self.nlp, decider, learned)
-        self.replier = Replier(settings, retriever, decider)
+        self.replier = Replier(settings, retriever, decider, self.nlp)
 
     @property
     def settings(self) -> Settings:

@@ -86,6 +86,7 @@ def _sentence(n: int) -> dict:
         "probability": 0.97,
         "features": {"exact": 1.0, "q_cover": 0.83, "sim": 0.61},
         "shown": text,
+        "lead": "",
     }
 
 

@@ -19,12 +19,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.answer.context import ANAPHOR, SourceSentence
-from app.answer.question import QuestionFrame
+from app.answer.question import NAME_LABELS, QuestionFrame
+from app.text.chunking import split_sentences
+from app.text.dates import format_date
 from app.text.lexicon import lexicon
 from app.text.textmatch import terms
 
 SUBJECT_DEPS = {"nsubj", "nsubjpass", "csubj", "agent", "expl"}
 NAMEISH = {"PROPN"}
+
+
+def _names(token) -> bool:
+    """Whether a token is part of a name (a proper noun, or an entity that names someone or
+    something): "two" of "the two countries" is a number, not a name."""
+    return token.pos_ in NAMEISH or token.ent_type_ in NAME_LABELS
 
 
 def _weight(words, idf: Callable[[str], float]) -> float:
@@ -67,7 +75,7 @@ def _question_subject(frame: QuestionFrame) -> set[str]:
     for head in heads:
         for child in head.children:
             if child.dep_ in ("nsubj", "nsubjpass"):
-                out |= {t.lower_ for t in child.subtree if t.pos_ in NAMEISH or t.ent_type_}
+                out |= {t.lower_ for t in child.subtree if _names(t)}
     return {w for w in out if w.isalpha() and w not in lexicon().stopwords}
 
 
@@ -81,7 +89,7 @@ def _named_subjects(doc) -> list[set[str]]:
         source = tok.dep_ == "pobj" and tok.head.lower_ in ("to", "by") and tok.head.head.lower_ in ("according", "by")
         if tok.dep_ in SUBJECT_DEPS or source:
             words = list(tok.subtree)
-            if any(t.pos_ in NAMEISH or t.ent_type_ for t in words):
+            if any(_names(t) for t in words):
                 out.append({t.lower_ for t in words})
     return out
 
@@ -170,7 +178,7 @@ def continues(doc) -> bool:
         return True
     words = list(subject.subtree)
     return any(t.dep_ == "det" and t.lower_ in ("the", "this", "these", "those") for t in words) and not any(
-        t.pos_ == "PROPN" or t.ent_type_ for t in words
+        _names(t) for t in words
     )
 
 
@@ -184,7 +192,8 @@ def window(
 ) -> list[SentenceVerdict]:
     """The verdicts with the first accepted sentence's neighbours (the shown sentences just
     before and after it) accepted too when they are on the question's subject, or, after it,
-    go on about it: the sentences a statement or a reason runs on to."""
+    go on about it: the sentences a statement or a reason runs on to; never one whose subject
+    names another than the question's."""
     first = next((v for v in verdicts if v.accepted), None)
     if first is None:
         return verdicts
@@ -195,7 +204,10 @@ def window(
         if near is None or (near.doc_id, near.start) in taken:
             continue
         share = subject_share(frame, near.text, idf)  # its own words: the headline is the pick's context
-        if (share > 0 and share >= min_share) or (step > 0 and continues(nlp.parse(near.text))):
+        doc = nlp.parse(near.text)
+        if not subject_agrees(frame, doc):  # "..., and Russia insists on ..." after "Ukraine wants ..."
+            continue
+        if (share > 0 and share >= min_share) or (step > 0 and continues(doc)):
             out.append(SentenceVerdict(near, True, share))
     return out
 
@@ -216,6 +228,25 @@ def asks(text: str) -> bool:
     return text.rstrip(" \"'\u201d\u2019)").endswith("?")
 
 
+LEAD_IN_SENTENCES = 3
+OTHER_SUBJECT = "it is about someone or something else than the question"
+
+
+def preceding(s: SourceSentence, article: str) -> str:
+    """What an opening that points back ("The two countries ...", "These attacks ...") points
+    back to, read from the article: the sentences of its paragraph before it or, when it opens
+    its paragraph, the paragraph (or heading) before that; at most the last three sentences."""
+    head = article[: s.start] if 0 < s.start <= len(article) else ""
+    cut = head.rfind("\n\n")
+    block = head[cut + 2 :] if cut >= 0 else head
+    if not block.strip() and cut >= 0:  # it opens its paragraph: the one before
+        head = head[:cut].rstrip()
+        cut = head.rfind("\n\n")
+        block = head[cut + 2 :] if cut >= 0 else head
+    sentences = [block[x.start : x.end].strip() for x in split_sentences(block)]
+    return " ".join(sentences[-LEAD_IN_SENTENCES:])
+
+
 def antecedent(s: SourceSentence, shown: list[SourceSentence]) -> SourceSentence | None:
     """The shown sentence of the same article just before ``s`` when ``s`` opens by pointing
     back to it ("Those efforts collapsed ..."): it says what ``s`` is about."""
@@ -230,26 +261,31 @@ def judge_sentences(
     idf: Callable[[str], float],
     min_share: float,
     first_min_share: float | None = None,
+    article_text: Callable[[str], str] | None = None,
 ) -> list[SentenceVerdict]:
     """Each chosen sentence checked: on the question's subject (``min_share`` of it, read
     with the sentence it points back to; ``first_min_share`` for the first, the model's pick,
     when given) and with the question's subject as a subject of its own (or of that
     sentence). An accepted sentence that points back brings that sentence, accepted before
-    it, so the quote reads on its own."""
+    it, so the quote reads on its own; when that sentence was not shown, what it points back
+    to is read from the article (``preceding``, given ``article_text``), for the share only."""
     out: list[SentenceVerdict] = []
     docs = nlp.parse_many([s.text for s in chosen]) if chosen else []
     for i, (s, doc) in enumerate(zip(chosen, docs, strict=True)):
         least = first_min_share if i == 0 and first_min_share is not None else min_share
         before = antecedent(s, shown)
         lead_in = f"{before.text} " if before is not None else ""
-        share = subject_share(frame, f"{s.title} {lead_in}{s.text}", idf)
+        if before is None and article_text is not None and ANAPHOR.match(s.text):
+            lead_in = f"{preceding(s, article_text(s.doc_id))} "
+        dateline = format_date(s.published) if s.published else ""  # "As of April 2025, ..." is its date
+        share = subject_share(frame, f"{s.title} {dateline} {lead_in}{s.text}", idf)
         agrees = subject_agrees(frame, doc) or (before is not None and subject_agrees(frame, nlp.parse(before.text)))
         if asks(s.text):
             out.append(SentenceVerdict(s, False, share, "it asks a question, it does not state an answer"))
+        elif not agrees:  # first: another's X is no closest quote either
+            out.append(SentenceVerdict(s, False, share, OTHER_SUBJECT))
         elif share < least:
             out.append(SentenceVerdict(s, False, share, "it does not speak of what the question asks about"))
-        elif not agrees:
-            out.append(SentenceVerdict(s, False, share, "it is about someone or something else than the question"))
         else:
             if before is not None and all(v.sentence != before for v in out):
                 out.append(SentenceVerdict(before, True, share))

@@ -6,6 +6,12 @@ them). Retrieval and context only, no generation.
     python -m eval.context_oracle --split seed=eval/gold/seed.jsonl:corpus \\
         --split bbc_dev=eval/gold/bbc_dev.jsonl:../shared/benchmarks/bbc --index-root /work/evalrun/index
 
+With ``--open`` it varies the context of statement, reason, list and yes/no questions instead
+(``context_sentences_open``: the best sentences, each with its neighbours as the budget allows):
+
+    python -m eval.context_oracle --open --out eval/results/context_oracle_open.json \
+        --split bbc=eval/gold/bbc_shapes_dev.jsonl:../shared/benchmarks/bbc --index-root /work/evalrun/index
+
 Dev splits only. Prints a table and writes eval/results/context_oracle.json.
 """
 
@@ -24,13 +30,23 @@ from eval.gold import contains_answer, load_gold
 from eval.scoring import overlaps
 
 SIZES = (3, 5, 8, 12)
+OPEN_SIZES = (4, 6, 8, 12)
 TOKENS_PER_SENTENCE = 90  # the budget grows with the count (260 tokens for 3 today)
+OPEN_TOKENS_PER_SENTENCE = 130  # a best sentence with its neighbours (520 tokens for 4 today)
 
 
-def shown_hits(service, items, size: int) -> dict:
-    """Answerable items whose evidence (or gold answer) is in a shown sentence, at ``size``."""
+def shown_hits(service, items, size: int, open_shapes: bool = False) -> dict:
+    """Answerable items whose evidence (or gold answer) is in a shown sentence, at ``size``
+    (of the span questions' context, or with ``open_shapes`` of the other shapes')."""
     builder = service.context_builder
-    builder.max_sentences, builder.budget = size, max(service.settings.context_tokens, size * TOKENS_PER_SENTENCE)
+    if open_shapes:
+        budget = max(service.settings.context_tokens_open, size * OPEN_TOKENS_PER_SENTENCE)
+        service.settings = service.settings.model_copy(
+            update={"context_sentences_open": size, "context_tokens_open": budget}
+        )
+    else:
+        builder.max_sentences = size
+        builder.budget = max(service.settings.context_tokens, size * TOKENS_PER_SENTENCE)
     enc = get_encoding(service.settings.tokenizer)
     hits, tokens = 0, []
     answerable = [i for i in items if i.answerable]
@@ -54,8 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", action="append", required=True, help="NAME=GOLD.jsonl:CORPUS_DIR (dev only)")
     parser.add_argument("--index-root", default="eval/runs/oracle", help="an index per split under it")
     parser.add_argument("--out", default="eval/results/context_oracle.json")
+    parser.add_argument("--open", action="store_true", help="vary the statement/reason/list/yes-no context")
     args = parser.parse_args(argv)
-    result = {"date": dt.date.today().isoformat(), "tokens_per_sentence": TOKENS_PER_SENTENCE, "splits": {}}
+    per = OPEN_TOKENS_PER_SENTENCE if args.open else TOKENS_PER_SENTENCE
+    result = {"date": dt.date.today().isoformat(), "open_shapes": args.open, "tokens_per_sentence": per, "splits": {}}
     for spec in args.split:
         name, _, rest = spec.partition("=")
         gold, _, corpus = rest.partition(":")
@@ -65,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         ingest(settings, Path(corpus), progress=False)
         service = build_answer_service(settings)
         items = load_gold(Path(gold))
-        rows = [shown_hits(service, items, size) for size in SIZES]
+        rows = [shown_hits(service, items, size, args.open) for size in (OPEN_SIZES if args.open else SIZES)]
         result["splits"][name] = {"gold": gold, "rows": rows}
         for r in rows:
             print(f"{name:10s} {r['size']:3d} sentences: oracle {r['oracle']}  mean tokens {r['mean_tokens']}")

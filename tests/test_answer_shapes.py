@@ -12,7 +12,6 @@ import pytest
 from app.answer.check.candidates import corroboration, names_role, role_verbs
 from app.answer.check.features import Candidate
 from app.answer.check.shapes import (
-    OTHER_SUBJECT,
     judge_sentences,
     polarity,
     preceding,
@@ -20,7 +19,7 @@ from app.answer.check.shapes import (
     subject_share,
     window,
 )
-from app.answer.cited import AnswerSentence, Citation
+from app.answer.cited import AnswerSentence, Citation, Reason
 from app.answer.context import SourceSentence
 from app.answer.question import analyse_question
 from app.answer.reply import compose
@@ -341,4 +340,4 @@ def test_another_subjects_sentence_is_turned_down_as_such_whatever_its_share(nlp
     asked = frame(nlp, "What does Halden want from the Vossa pier crews?")
     said = sentence("Brekke wants a pay freeze for the Vossa pier crews, unlike Halden.")
     [verdict] = judge_sentences(asked, [said], [said], nlp, lambda t: 1.0, 1.0)
-    assert not verdict.accepted and verdict.reason == OTHER_SUBJECT
+    assert not verdict.accepted and verdict.code == Reason.OTHER_SUBJECT

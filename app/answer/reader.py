@@ -24,7 +24,6 @@ from app.answer.check.arithmetic import compute, parse_items
 from app.answer.check.decide import Decider
 from app.answer.check.learned import LearnedChecker
 from app.answer.check.shapes import (
-    OTHER_SUBJECT,
     SentenceVerdict,
     adjacent,
     continues,
@@ -124,9 +123,8 @@ def _quoted_sentence(verdict: SentenceVerdict, index: CitationIndex) -> AnswerSe
     s, features = verdict.sentence, {"subject_share": verdict.share}
     if not verdict.accepted:
         quote = s.as_quote()
-        code = Reason.OTHER_SUBJECT if verdict.reason == OTHER_SUBJECT else Reason.REJECTED
         return AnswerSentence(
-            s.text, False, [], verdict.share, verdict.reason, code=code, features=features, source=quote
+            s.text, False, [], verdict.share, verdict.reason, code=verdict.code, features=features, source=quote
         )
     return AnswerSentence(
         s.text,

@@ -16,6 +16,7 @@ from app.domain import Quote
 from app.index.retrieval import HybridRetriever, Passage
 from app.text.dates import format_date
 from app.text.lexicon import lexicon
+from app.text.nlp import Nlp
 from app.text.textmatch import terms
 
 # The three outcomes of a question, each shown as such (``Answer.outcome``):
@@ -239,7 +240,7 @@ class Replier:
     """Writes the reply: the checked answer, or which outcome an unanswered question has and
     the passages that come closest."""
 
-    def __init__(self, settings: Settings, retriever: HybridRetriever, decider: Decider, nlp=None):
+    def __init__(self, settings: Settings, retriever: HybridRetriever, decider: Decider, nlp: Nlp):
         self.settings = settings
         self.nlp = nlp
         self.retriever = retriever
@@ -315,13 +316,11 @@ class Replier:
         names another than the question's (``check.shapes.subject_agrees``) after the others."""
         least = self.settings.closest_min_coverage
         scored = [(share, s) for share, s in self.subject_shares(prepared) if share >= least and not asks(s.text)]
-        if self.nlp is not None and scored:  # another's X ("B wants ..." for "what does A want") last
-            docs = self.nlp.parse_many([s.text for _, s in scored])
-            agrees = {id(s): subject_agrees(prepared.frame, doc) for (_, s), doc in zip(scored, docs, strict=True)}
-            scored.sort(key=lambda pair: (not agrees[id(pair[1])], -pair[0]))
-        else:
-            scored.sort(key=lambda pair: -pair[0])
-        return [s.as_quote() for _, s in scored]
+        # another's X ("B wants ..." for "what does A want") after the sentences on the asked subject
+        docs = self.nlp.parse_many([s.text for _, s in scored])
+        agrees = [subject_agrees(prepared.frame, doc) for doc in docs]
+        ranked = sorted(zip(scored, agrees, strict=True), key=lambda row: (not row[1], -row[0][0]))
+        return [s.as_quote() for (_, s), _ in ranked]
 
     def subject_shares(self, prepared: Prepared) -> list[tuple[float, SourceSentence]]:
         """Each shown sentence with the IDF-weighted share of the question's subject words it

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from app.answer.cited import Reason
 from app.answer.context import ANAPHOR, SourceSentence
 from app.answer.question import NAME_LABELS, QuestionFrame
 from app.text.chunking import split_sentences
@@ -221,6 +222,7 @@ class SentenceVerdict:
     share: float  # subject_share
     reason: str = ""
     lead: str = ""  # "Yes" / "No" for a yes/no question, when the sentence states which
+    code: Reason = Reason.REJECTED  # of a turned-down sentence: OTHER_SUBJECT for another's X
 
 
 def asks(text: str) -> bool:
@@ -229,7 +231,6 @@ def asks(text: str) -> bool:
 
 
 LEAD_IN_SENTENCES = 3
-OTHER_SUBJECT = "it is about someone or something else than the question"
 
 
 def preceding(s: SourceSentence, article: str) -> str:
@@ -283,7 +284,8 @@ def judge_sentences(
         if asks(s.text):
             out.append(SentenceVerdict(s, False, share, "it asks a question, it does not state an answer"))
         elif not agrees:  # first: another's X is no closest quote either
-            out.append(SentenceVerdict(s, False, share, OTHER_SUBJECT))
+            other = "it is about someone or something else than the question"
+            out.append(SentenceVerdict(s, False, share, other, code=Reason.OTHER_SUBJECT))
         elif share < least:
             out.append(SentenceVerdict(s, False, share, "it does not speak of what the question asks about"))
         else:

@@ -139,3 +139,13 @@ def test_real_sentence_embeddings_are_cached_between_questions(real_service):
     shown = [s for c in again.contexts for s in c.shown]
     assert shown and [s.similarity for s in shown] == [s.similarity for c in first.contexts for s in c.shown]
     assert all(v.base is None for v in builder._vectors.values())
+
+
+def test_real_yes_no_answered_by_a_sentence_whose_subject_is_a_description(real_service):
+    """The sentence that answers opens with "The two countries": a description with a number in
+    it, which names no one and so does not disagree with the question's "Russia and Ukraine"
+    (before, "two", a number entity, counted as a name). The reply says "No" with that quote."""
+    answer = real_service.ask("Have Russia and Ukraine held direct peace talks recently?")
+    assert answer.outcome == "answered", answer.as_dict()
+    assert answer.answer.startswith("**No.**") and "have not held direct peace talks" in answer.answer
+    assert_valid_citations(real_service, answer)

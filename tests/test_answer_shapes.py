@@ -101,6 +101,14 @@ def test_a_sentence_without_the_questions_name_is_off_subject(nlp):
     assert subject_share(asked, "The ferry talks failed over pay.", idf) == 0.0
 
 
+def test_a_name_written_with_full_stops_is_the_same_name(nlp):
+    # "U.S." used to fall apart into one-letter pieces, so no sentence held the question's "US"
+    asked = frame(nlp, "How is the US pressuring the two ferry unions?")
+    idf = lambda term: 1.0  # noqa: E731
+    assert subject_share(asked, "The U.S. envoy pressed both ferry unions to settle.", idf) > 0.5
+    assert subject_share(asked, "The U.K. envoy pressed both ferry unions to settle.", idf) == 0.0
+
+
 def test_a_sentence_that_points_back_brings_the_sentence_it_points_to(nlp):
     first = sentence("Last year the Tayside ferry operators held talks on fares.", 0)
     second = sentence("Those talks collapsed after a strike.", first.end + 1)

@@ -69,3 +69,10 @@ def test_real_tokens_of_news_text():
     index = LexicalIndex(lexical_tokens(texts))
     top = index.top(lexical_tokens(["Why did the bank raise rates?"])[0], 3)
     assert {row for row, _ in top} == {0, 1} and top[0][0] == 0
+
+
+def test_an_initialism_with_full_stops_is_one_word():
+    assert lexical_tokens(["The U.S. and the U.N. met; the US said so."]) == [["us", "un", "met", "us", "said", "so"]]
+    texts = ["The U.S. envoy arrived in Kyiv.", "The UK envoy arrived in Kyiv."]
+    top = LexicalIndex(lexical_tokens(texts)).top(lexical_tokens(["Where did the US envoy arrive?"])[0], 2)
+    assert top[0][0] == 0 and top[0][1] > top[1][1]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from app.text.stem import stemmer
+from app.text.textmatch import fold_initialisms
 
 
 def lexical_tokens(texts: list[str]) -> list[list[str]]:
-    """Lowercased, stopword-free, Snowball-stemmed word lists (the BM25 vocabulary)."""
+    """Lowercased, stopword-free, Snowball-stemmed word lists (the BM25 vocabulary); an
+    initialism with full stops is one word ("U.S." is "us", as "US" is)."""
     import bm25s
 
+    texts = [fold_initialisms(t.lower()) for t in texts]
     return bm25s.tokenize(texts, stopwords="en", stemmer=stemmer(), return_ids=False, show_progress=False)
 
 

@@ -17,6 +17,14 @@ from app.text.lexicon import lexicon
 from app.text.stem import stemmer
 
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*(?:st|nd|rd|th)?|[a-z]+(?:'[a-z]+)?")
+# an initialism written with full stops ("U.S.", "U.N.", "e.g."): one word, as "US" is
+_INITIALISM = re.compile(r"(?<![a-z0-9.])[a-z](?:\.[a-z])+\.?(?![a-z0-9])")
+
+
+def fold_initialisms(text: str) -> str:
+    """``text`` (lowercased) with each initialism written with full stops as one word:
+    "the u.s. said" -> "the us said" (else its letters, each too short, are no word)."""
+    return _INITIALISM.sub(lambda m: m.group().replace(".", ""), text)
 
 
 @dataclass(frozen=True)
@@ -47,7 +55,7 @@ def terms(text: str) -> Terms:
     """Content terms of a text (cached: context sentences are compared many times)."""
     words: set[str] = set()
     numbers: set[str] = set()
-    raw = text.lower().replace("\u2019", "'")
+    raw = fold_initialisms(text.lower().replace("\u2019", "'"))
     lex = lexicon()
     for token in _TOKEN.findall(raw):
         if token[0].isdigit():

@@ -279,6 +279,13 @@ class Settings(BaseSettings):
         description="Where those sentences come from: the ones shown to the model, or every sentence of the "
         "retrieved passages (an extractive reader beyond the model's context).",
     )
+    second_reading: Literal["auto", "always", "off"] = Field(
+        "auto",
+        description="A span answer the fitted model is unsure of is read again, with the sentences in "
+        "reverse order: whether the model picks the same words is a feature of the answer model (`agree`). "
+        "`auto`: only when that can change the verdict (never with a model that has no weight on `agree`, as "
+        "the shipped one); `always`: for every candidate (the fit's dev runs). Measured: docs/checker.md.",
+    )
     arithmetic: bool = Field(
         True,
         description="Totals, differences and time spans asked for are computed in code from numbers the model "

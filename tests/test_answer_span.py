@@ -183,3 +183,37 @@ def test_typed_candidates_may_come_from_beyond_the_shown_sentences(settings):
         context = answer.context
     assert all(t in context for t in judged["shown"])  # only the one shown sentence is read
     assert [t for t in judged["retrieved"] if t not in context], "a sentence the model was not shown is judged too"
+
+
+def test_an_unsure_pick_is_read_again_and_shown_when_the_readings_agree(service):
+    question = "Where are the port talks set to continue?"
+    service.ask(question)
+    n = shown_number(service, TALKS.split(". ")[0] + ".")
+    # unsure alone (P 0.27 < 0.5); sure when a second reading picks the same words (P 0.73)
+    service.decider = Decider({"q_cover": 1.0, "agree": 2.0}, -2.0, 0.5)
+    service.llm = FakeChatModel(responses=[pick(n, "Aberdeen"), pick(1, "in Aberdeen")])
+    answer = service.ask(question)
+    assert not answer.abstained and "Aberdeen" in answer.answer
+    assert len(service.llm.calls) == 2 and answer.sentences[0].features["agree"] == 1.0
+    second = str(service.llm.calls[1][-1].content)
+    assert second != str(service.llm.calls[0][-1].content)  # another order, another numbering
+    assert second.index("Lena Ford") < second.index("continue in Aberdeen")  # the last sentence first
+
+    service.llm = FakeChatModel(responses=[pick(n, "Aberdeen"), pick(2, "Dundee")])  # another answer
+    answer = service.ask(question + " ")  # not the cached reply
+    assert answer.abstained and answer.sentences[0].features["agree"] == 0.0
+
+
+def test_a_pick_the_model_decides_on_alone_is_not_read_again(service):
+    question = "Where are the port talks set to continue?"
+    service.ask(question)
+    n = shown_number(service, TALKS.split(". ")[0] + ".")
+    service.decider = Decider({"q_cover": 4.0, "agree": 0.5}, -1.0, 0.5)  # sure whatever a second reading says
+    service.llm = FakeChatModel(responses=[pick(n, "Aberdeen")])
+    answer = service.ask(question)
+    assert not answer.abstained and len(service.llm.calls) == 1 and "agree" not in answer.sentences[0].features
+    off = service.settings.model_copy(update={"second_reading": "off"})
+    service.reader.checker.settings = off
+    service.decider = Decider({"q_cover": 1.0, "agree": 2.0}, -2.0, 0.5)
+    service.llm = FakeChatModel(responses=[pick(n, "Aberdeen")])
+    assert service.ask(question + " ").abstained and len(service.llm.calls) == 1  # off: never asked again

@@ -34,7 +34,7 @@ SECTIONS: dict[str, list[str]] = {
         "max_request_turns stream_min_coverage stream_lead_words answer_model checker_model "
         "closest_min_coverage absent_before_generation closest_min_probability "
         "sentence_min_subject sentence_sure_probability sentence_checker_probability sentence_also_probability "
-        "closest_passages typed_candidates typed_candidates_from arithmetic nlp_model"
+        "closest_passages typed_candidates typed_candidates_from second_reading arithmetic nlp_model"
     ).split(),
     "Serving": (
         "answer_cache_entries answer_cache_persist answer_queue_max answer_rate_per_minute "

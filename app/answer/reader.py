@@ -223,9 +223,26 @@ class SpanReader:
         pick = parse_pick(reply, len(shown))
         chosen = shown[pick.sentence - 1] if pick.sentence else None
         numbers = number_distribution(chunks)
-        results = self.checker.judge(frame, shown, list(context.candidates), chosen, pick.answer, numbers)
+        second = self._second_reading(frame, shown, timings)
+        results = self.checker.judge(frame, shown, list(context.candidates), chosen, pick.answer, numbers, second)
         timings["verify_s"] = timings.get("verify_s", 0.0) + time.perf_counter() - t
         return reply, self._sentences(results, frame, pick, index)
+
+    def _second_reading(self, frame: QuestionFrame, shown: list[SourceSentence], timings: dict):
+        """The words the model picks when the same sentences are shown in reverse order (another
+        numbering, the last article first), asked once, when a check first needs them."""
+        words: list[str] = []
+
+        def read_again() -> str:
+            if not words:
+                t = time.perf_counter()
+                again = list(reversed(shown))
+                reply = "".join(token for token, _ in self._generate(reader_messages(frame.text, again), len(again)))
+                words.append(parse_pick(reply, len(again)).answer)
+                timings["second_reading_s"] = round(time.perf_counter() - t, 4)
+            return words[0]
+
+        return read_again
 
     def _read_sentences(
         self, frame: QuestionFrame, shown: list[SourceSentence], index: CitationIndex, started: float, timings: dict

@@ -63,6 +63,9 @@ class CheckContext:
     p_none: float = 0.0  # ... of "no sentence answers"
     pool: list[SourceSentence] | None = None  # sentences whose typed span is judged (default: the shown ones)
     checker: Callable[[str, str, str], float] | None = None  # the learned checker: (question, sentence, words)
+    # the model's words when asked again with the sentences in another order (None: not asked)
+    second_reading: Callable[[], str] | None = None
+    second_reading_always: bool = False  # ... asked for every candidate (the fit's runs), not only when it decides
 
     def ranked(self) -> list[SourceSentence]:
         """The shown sentences and the pool, best-scored first."""
@@ -118,11 +121,28 @@ def judge_candidate(ctx: CheckContext, candidate: Candidate, doc, by_model: bool
     words = "" if (candidate.start, candidate.end) == (0, len(sentence.text)) else candidate.text
     values["corroborated"] = corroboration(candidate, ranked) if words else 0.0
     values["checker"] = ctx.checker(ctx.frame.text, sentence.text, words) if ctx.checker is not None else 0.0
+    if ctx.second_reading is not None and _second_reading_decides(ctx, values):
+        values["agree"] = agreement(candidate, ctx.second_reading())
     accepted, p = ctx.decider.accepts(values)
     if not accepted:
         reason = f"the checks give it a {p:.0%} chance of answering the question (needs {ctx.decider.threshold:.0%})"
         return Checked(candidate, False, p, values, reason, "rejected")
     return Checked(candidate, True, p, values, "", "accepted")
+
+
+def _second_reading_decides(ctx: CheckContext, values: dict[str, float]) -> bool:
+    """Whether the second reading can change the verdict: the model accepts the candidate
+    when the readings agree and turns it down when they do not (or ``second_reading_always``)."""
+    if ctx.second_reading_always:
+        return True
+    return ctx.decider.accepts({**values, "agree": 1.0})[0] != ctx.decider.accepts({**values, "agree": 0.0})[0]
+
+
+def agreement(candidate: Candidate, words: str) -> float:
+    """1 when the second reading's words and the candidate's overlap (one holds the other,
+    case aside), else 0: a pick the model makes again from a reordered context is surer."""
+    a, b = " ".join(candidate.text.lower().split()), " ".join(words.lower().split())
+    return float(bool(a and b) and (a in b or b in a))
 
 
 def role_verbs(role: str) -> set[str]:

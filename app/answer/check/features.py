@@ -56,6 +56,7 @@ FEATURES = (
     "counts_head",
     "checker",
     "corroborated",
+    "agree",
 )
 MODIFIER_DEPS = {"poss", "compound", "amod", "nmod"}
 

@@ -60,9 +60,12 @@ class Checker:
         chosen: SourceSentence | None,
         words: str,
         numbers: dict[int, float],
+        second_reading: Callable[[], str] | None = None,
     ) -> list[Checked]:
         """The model's pick (``chosen`` and its ``words``; ``numbers``: its probabilities for
-        each sentence number) and the typed spans of the best sentences, each judged."""
+        each sentence number) and the typed spans of the best sentences, each judged;
+        ``second_reading`` (lazy) gives the words of the model's pick from the sentences in
+        another order (``Settings.second_reading``)."""
         # no log-probabilities from the backend: the model is taken to be sure of its pick
         probs = {(s.doc_id, s.start): numbers.get(i, 0.0) for i, s in enumerate(shown, 1)}
         if not numbers and chosen is not None:
@@ -84,6 +87,8 @@ class Checker:
             p_none=p_none,
             pool=pool,
             checker=self.learned_score if self.learned is not None else None,
+            second_reading=second_reading if self.settings.second_reading != "off" else None,
+            second_reading_always=self.settings.second_reading == "always",
         )
         first = check_pick(ctx, chosen, words)
         results = [first]

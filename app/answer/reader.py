@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from functools import cache
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import BaseMessage
@@ -231,16 +232,14 @@ class SpanReader:
     def _second_reading(self, frame: QuestionFrame, shown: list[SourceSentence], timings: dict):
         """The words the model picks when the same sentences are shown in reverse order (another
         numbering, the last article first), asked once, when a check first needs them."""
-        words: list[str] = []
 
+        @cache
         def read_again() -> str:
-            if not words:
-                t = time.perf_counter()
-                again = list(reversed(shown))
-                reply = "".join(token for token, _ in self._generate(reader_messages(frame.text, again), len(again)))
-                words.append(parse_pick(reply, len(again)).answer)
-                timings["second_reading_s"] = round(time.perf_counter() - t, 4)
-            return words[0]
+            t = time.perf_counter()
+            again = list(reversed(shown))
+            reply = "".join(token for token, _ in self._generate(reader_messages(frame.text, again), len(again)))
+            timings["second_reading_s"] = round(time.perf_counter() - t, 4)
+            return parse_pick(reply, len(again)).answer
 
         return read_again
 

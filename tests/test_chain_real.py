@@ -149,3 +149,18 @@ def test_real_yes_no_answered_by_a_sentence_whose_subject_is_a_description(real_
     assert answer.outcome == "answered", answer.as_dict()
     assert answer.answer.startswith("**No.**") and "have not held direct peace talks" in answer.answer
     assert_valid_citations(real_service, answer)
+
+
+def test_real_second_reading_picks_the_same_words_from_the_reversed_sentences(real_service):
+    """With ``second_reading = always`` every span pick is read again by the real model from
+    the same sentences in reverse order; on a question the articles answer plainly it picks
+    the same words again (agree = 1), and the time of that call is reported."""
+    before = real_service.settings
+    real_service.settings = before.model_copy(update={"second_reading": "always"})
+    try:
+        answer = real_service.ask("Which country mediated the energy talks between Russia and Ukraine last summer?")
+    finally:
+        real_service.settings = before
+    picked = [s for s in answer.sentences if "agree" in s.features]
+    assert picked and picked[0].features["agree"] == 1.0, answer.as_dict()
+    assert "Qatar" in picked[0].text and answer.timings["second_reading_s"] > 0

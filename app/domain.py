@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, fields
 
 from app.errors import BadQuestionError
+from app.text.cleaning import quotation
 from app.text.dates import date_int, format_date, parse_iso_date
 
 
@@ -111,8 +112,9 @@ class Quote(ArticleSpan):
     author: str | None = None  # the article's byline, when the corpus records one
 
     def one_line(self) -> str:
-        """The quote with title, outlet and date, as a journalist would paste it."""
-        return f'"{self.text}" ({self.title}, {self.outlet}, {format_date(self.published)})'
+        """The quote with title, outlet and date, as a journalist would paste it:
+        ``“He said ‘no’ today” (Title, Outlet, 22 April 2025)``."""
+        return f"{quotation(self.text)} ({self.title}, {self.outlet}, {format_date(self.published)})"
 
     def as_dict(self) -> dict:
         return {
@@ -155,3 +157,18 @@ class Article:
             "url": self.url,
             "author": self.author,
         }
+
+
+@dataclass(frozen=True)
+class IndexVersion:
+    """Which index an answer was given from: its collection, its version (a new one with
+    every ingest that changes it), when that ingest ran (UTC, ISO 8601) and how many articles
+    it holds. An export records it beside the model's name."""
+
+    collection: str = ""
+    version: str = ""
+    updated: str = ""
+    articles: int | None = None  # None: not known
+
+    def as_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(IndexVersion)}

@@ -57,7 +57,7 @@ def build_services(
         answers=answers,
         serving=ServingService(answers),
         claims=ClaimChecker(retriever, settings),
-        articles=ArticleService(retriever, settings.corpus_dir),
+        articles=ArticleService(retriever, settings.corpus_dir, answers.nlp),
         ingest=ingest,
         adder=ArticleAdder(settings, ingest),
         health=HealthService(settings, retriever, llm, str(answers.model_name)),

@@ -16,6 +16,7 @@ from app.errors import BadQuestionError
 from app.index.retrieval import HybridRetriever
 from app.services.ingest import ingest
 from app.testing.fakes import HashingEmbedder
+from app.text.cleaning import quotation
 from tests.conftest import SEED_CORPUS, make_settings, write_article
 
 # Invented articles (no gold item of any set is copied into a unit test).
@@ -56,7 +57,7 @@ def check_quotes(checker: ClaimChecker, report: ClaimReport) -> None:
         day = {"2025-04-22": "22 April 2025", "2025-07-22": "22 July 2025", "2025-05-16": "16 May 2025"}[
             p.quote.published
         ]
-        assert p.one_line() == f'"{p.quote.text}" ({p.quote.title}, {p.quote.outlet}, {day})'
+        assert p.one_line() == f"{quotation(p.quote.text)} ({p.quote.title}, {p.quote.outlet}, {day})"
 
 
 def test_claim_in_an_article_is_supported(checker):

@@ -63,7 +63,39 @@ def test_every_format(tmp_path):
     assert (page.title, page.outlet, page.published) == ("Page title", "Page Times", "2025-06-02")
     assert page.text == "First para.\n\nSecond para."
     assert articles["feed/a1"].published == "2025-01-02"
-    assert articles["feed/2"].outlet == "Default Outlet"
+    assert articles["feed/2"].outlet == "feed", "no outlet and no URL: the file's name"
+
+
+def test_an_article_without_outlet_is_cited_by_its_site_or_file_name(tmp_path):
+    """The outlet field; else the site of the article's URL; else its file's name; only then
+    the default outlet."""
+    corpus = tmp_path / "c"
+    (corpus / "wire").mkdir(parents=True)
+    (corpus / "wire" / "named.md").write_text(
+        '---\ntitle: "Named"\noutlet: "Wire A"\nurl: https://www.apnews.com/a/1\n---\n\nBody.\n'
+    )
+    (corpus / "wire" / "linked.md").write_text('---\ntitle: "Linked"\nurl: https://www.apnews.com/a/2\n---\n\nBody.\n')
+    (corpus / "wire" / "odd-link.md").write_text('---\ntitle: "Odd"\nurl: "ftp://files.example.org/x"\n---\n\nBody.\n')
+    (corpus / "wire" / "2025-07-putin-talks.txt").write_text("Putin talks\n\nBody.\n")
+    (corpus / "wire" / " .txt").write_text("Blank name\n\nBody.\n")
+    (corpus / "feeds.jsonl").write_text(
+        json.dumps({"id": "a", "title": "A", "url": "http://news.example.org:8080/a", "text": "Alpha."})
+        + "\n"
+        + json.dumps({"id": "b", "title": "B", "text": "Beta."})
+        + "\n"
+    )
+    articles, failures = _load_all(corpus)
+    assert failures == {}
+    outlets = {doc_id: a.outlet for doc_id, a in articles.items()}
+    assert outlets == {
+        "wire/named": "Wire A",
+        "wire/linked": "apnews.com",
+        "wire/odd-link": "odd-link",  # not a web address: the file's name
+        "wire/2025-07-putin-talks": "2025-07-putin-talks",
+        "feeds/a": "news.example.org",
+        "feeds/b": "feeds",
+        "wire/ ": "Default Outlet",  # a file's name that is blank names nothing
+    }
 
 
 @pytest.mark.parametrize(

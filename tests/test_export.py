@@ -9,7 +9,7 @@ from app.adapters.ui.render import export_buttons, provenance, render_answer, sa
 from app.adapters.ui.sources import render_sources
 from app.answer.cited import Citation
 from app.answer.reply import Answer
-from app.domain import Article, Quote
+from app.domain import Article, IndexVersion, Quote
 from app.services.export import export_dict, export_markdown
 
 TEXT = "The ferry line reopened on Monday after a week of repairs. Tickets cost 4 pounds."
@@ -51,6 +51,22 @@ def test_export_json_carries_question_time_quotes_and_offsets():
     )
     assert TEXT[c["start"] : c["end"]] == c["quote"]
     json.dumps(data)  # JSON-ready
+
+
+def test_export_names_the_model_and_the_index():
+    answer = answered()
+    answer.model = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+    index = IndexVersion("newsrag", "3f9c2a", "2026-12-01T09:00:00+00:00", 12)
+    data = export_dict(answer, "2026-12-02T10:00:00+00:00", index=index)
+    assert data["model"] == "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+    assert data["index"] == {"collection": "newsrag", "version": "3f9c2a", "updated": index.updated, "articles": 12}
+    assert data["index_updated"] == index.updated
+    md = export_markdown(answer, "2026-12-02T10:00:00+00:00", index=index)
+    assert "Asked 2026-12-02T10:00:00+00:00; index updated 2026-12-01T09:00:00+00:00\n" in md
+    assert "Index: newsrag, 12 articles, version 3f9c2a\nModel: qwen2.5-coder-1.5b-instruct-q4\\_k\\_m.gguf\n" in md
+    only_updated = export_dict(answer, "2026-12-02T10:00:00+00:00", "2026-12-01T09:00:00+00:00")
+    assert only_updated["index"] == {"collection": "", "version": "", "updated": index.updated, "articles": None}
+    assert "Index:" not in export_markdown(answer, "2026-12-02T10:00:00+00:00", "2026-12-01T09:00:00+00:00")
 
 
 def test_export_markdown_names_every_source():
@@ -101,3 +117,20 @@ def test_sources_panel_shows_only_the_selected_answer():
     assert "nr-export-btn nr-kind-md" in html and "nr-export-turn-2" in html and "1 earlier" in html
     html = render_sources(turns, lambda _id: ARTICLE, selected=1)
     assert '<section class="nr-turn" data-turn="1">' in html and 'data-turn="2" hidden' in html
+
+
+def test_copy_citation_uses_typographic_quotes():
+    """Outer “…”; the quote's own double quotes, straight or typographic, become ‘…’."""
+    said = Quote(doc_id="d", start=0, end=1, text='He said "no" today', title="Title", outlet="Outlet",
+                 published="2025-04-22")  # fmt: skip
+    assert said.one_line() == "“He said ‘no’ today” (Title, Outlet, 22 April 2025)"
+    for text, expected in [
+        ('"No," he said.', "“‘No,’ he said.”"),
+        ('The plan ("a truce") failed', "“The plan (‘a truce’) failed”"),
+        ("It was “over”, she said", "“It was ‘over’, she said”"),
+        ('Kyiv\'s "peace plan": a "non-starter".', "“Kyiv's ‘peace plan’: a ‘non-starter’.”"),
+        ("No quotes here", "“No quotes here”"),
+    ]:
+        assert Quote(doc_id="d", start=0, end=1, text=text, title="T", outlet="O", published="").one_line() == (
+            f"{expected} (T, O, undated)"
+        )

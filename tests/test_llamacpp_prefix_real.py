@@ -85,3 +85,31 @@ def test_without_snapshots_the_other_kind_evicts_the_prefix(chat, evaluated):
         assert after_other > full / 2, (after_other, full)
     finally:
         chat.prefix_snapshots = 4
+
+
+def test_stop_ends_a_generation_while_its_prompt_is_read_and_the_next_reply_is_unchanged(chat):
+    import threading
+    import time
+
+    long_question = [READING, HumanMessage(f"Passages: {' '.join([PASSAGE] * 30)}\nQuestion: When did it open?")]
+    chat._llm.reset()
+    before = "".join(c.text for c in chat.stream(ask("When did the bridge open?")))
+    chat._llm.reset()
+    pieces: list[str] = []
+    finished = threading.Event()
+
+    def write() -> None:
+        pieces.extend(c.text for c in chat.stream(long_question))
+        finished.set()
+
+    threading.Thread(target=write, daemon=True).start()
+    time.sleep(1.0)  # the prompt (about 1,300 tokens) takes several seconds to read
+    assert not finished.is_set()
+    stopped = time.perf_counter()
+    chat.cancel()
+    assert finished.wait(5)
+    took = time.perf_counter() - stopped
+    print(f"\nllama.cpp: a prompt being read stopped {took:.2f} s after cancel")
+    assert took < 1.0 and "".join(pieces) == "", (took, pieces)
+    # the cache a stopped prompt leaves behind gives the same reply as a fresh one
+    assert "".join(c.text for c in chat.stream(ask("When did the bridge open?"))) == before

@@ -34,7 +34,7 @@ FIRST_TEXT = """
   new MutationObserver((_, observer) => {
     const rows = document.querySelectorAll('#nr-chat .message-row.bot-row');
     const last = rows[rows.length - 1];
-    const text = last && last.querySelector('.nr-draft-text, .nr-answer, .nr-abstain');
+    const text = last && last.querySelector('.nr-considered, .nr-answer, .nr-abstain');
     if (rows.length > before && text && text.textContent.trim()) {
       observer.disconnect();
       resolve((performance.now() - start) / 1000);

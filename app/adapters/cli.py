@@ -105,11 +105,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.export:
         from app.services.export import asked_now, export_dict, export_markdown
 
-        updated = services.articles.updated()
+        index = services.articles.index_version()
         if args.export == "json":
-            print(json.dumps(export_dict(answer, asked_now(), updated), indent=2, ensure_ascii=False))
+            print(json.dumps(export_dict(answer, asked_now(), index=index), indent=2, ensure_ascii=False))
         else:
-            print(export_markdown(answer, asked_now(), updated), end="")
+            print(export_markdown(answer, asked_now(), index=index), end="")
         return 0
     print(answer.answer)
     for c in answer.citations:

@@ -135,6 +135,19 @@ class Stage:
     detail: dict = field(default_factory=dict)
 
 
+READING_SENTENCES = 6  # sentences a "generating" stage names, best first
+
+
+def reading_detail(contexts: list[Context], limit: int = READING_SENTENCES) -> dict:
+    """What the "generating" stage tells a watcher: how many articles the model reads and the
+    sentences it reads, best first (``text``, ``outlet``, ``published``, ``title``), so a UI can
+    show what is being checked instead of the model's unchecked words."""
+    shown = [s for c in contexts for s in c.shown]
+    best = sorted(shown, key=lambda s: -s.score)[:limit]
+    sentences = [{"text": s.text, "outlet": s.outlet, "published": s.published, "title": s.title} for s in best]
+    return {"sources": len({s.doc_id for s in shown}), "sentences": sentences}
+
+
 def on_topic(question: str, citations: list[Citation]) -> bool:
     """Whether the cited quotes (with their headlines) share a word with the question.
 

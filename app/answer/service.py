@@ -29,11 +29,23 @@ from app.answer.context import ContextBuilder
 from app.answer.conversation import History, needs_rewrite, rewritten
 from app.answer.question import clean_question, read_question
 from app.answer.reader import SpanReader
-from app.answer.reply import ABSENT, ABSTAIN_TEXT, NO_SOURCES_TEXT, Answer, Final, Prepared, Replier, Stage, Token
+from app.answer.reply import (
+    ABSENT,
+    ABSTAIN_TEXT,
+    NO_SOURCES_TEXT,
+    Answer,
+    Final,
+    Prepared,
+    Replier,
+    Stage,
+    Token,
+    reading_detail,
+)
 from app.answer.retrieve import retrieve
 from app.config import Settings
 from app.domain import Filters
 from app.index.retrieval import HybridRetriever
+from app.llm.naming import display_name, model_identity
 from app.text.nlp import shared_nlp
 
 log = logging.getLogger(__name__)
@@ -115,7 +127,15 @@ class AnswerService:
 
     @property
     def model_name(self) -> str:
-        return getattr(self.llm, "model_path", None) or getattr(self.llm, "model_name", None) or self.llm._llm_type
+        """The model as answers, exports and /api/health name it: a local GGUF file's name
+        without its folders (no server path reaches a user), else the configured model name."""
+        return display_name(self.llm)
+
+    @property
+    def model_identity(self) -> str:
+        """``model_name`` and, for a local file, its size and modification time: what the
+        answer cache's fingerprint tells models apart by."""
+        return model_identity(self.llm)
 
     def ask(self, question: str, history: History | None = None, filters: Filters | None = None) -> Answer:
         final = None
@@ -151,7 +171,7 @@ class AnswerService:
             timings["total_s"] = time.perf_counter() - started
             yield Final(self.replier.no_answer(prepared, ABSTAIN_TEXT, timings, ABSENT))
             return
-        yield Stage("generating", {"sources": len({s.doc_id for c in prepared.contexts for s in c.shown})})
+        yield Stage("generating", reading_detail(prepared.contexts))
         drafts: list[str] = []
         sentences: list[AnswerSentence] = []
         index = CitationIndex()

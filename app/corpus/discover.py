@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from app.errors import CorpusError
 from app.text.cleaning import CLEANER_VERSION
@@ -35,6 +35,13 @@ class SourceUnit:
     content_hash: str
     line_no: int | None = None
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def file_stem(self) -> str:
+        """The name of the article's file without folders and suffix (``2025-07-putin-talks``;
+        for a line of ``feeds/wire.jsonl``, ``wire``)."""
+        path = self.source.rsplit(":", 1)[0] if self.line_no is not None else self.source
+        return PurePosixPath(path).stem
 
 
 @dataclass

@@ -3,6 +3,8 @@ every error."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from app.errors import CorpusError
 from app.text.cleaning import normalise_inline
 from app.text.dates import parse_iso_date
@@ -27,3 +29,14 @@ def meta_str(meta: dict, key: str, source: str) -> str | None:
         raise CorpusError(source, f"front matter field {key!r} must be text")
     text = normalise_inline(str(value))
     return text or None
+
+
+def url_site(url: str | None) -> str:
+    """The site of an http(s) URL, its host without ``www.`` (``https://www.apnews.com/a`` ->
+    ``apnews.com``); "" when there is no such URL."""
+    try:
+        parts = urlsplit((url or "").strip())
+        host = parts.hostname or ""
+    except ValueError:  # a malformed URL (a bad port, brackets) names no site
+        return ""
+    return host.removeprefix("www.") if parts.scheme.lower() in ("http", "https") else ""

@@ -9,7 +9,7 @@ import re
 import yaml
 
 from app.corpus.discover import SourceUnit, check_textual, decode_text
-from app.corpus.fields import meta_str, parse_date
+from app.corpus.fields import meta_str, parse_date, url_site
 from app.corpus.html import html_fields
 from app.domain import Article
 from app.errors import CorpusError
@@ -70,7 +70,7 @@ def load_article(unit: SourceUnit, default_outlet: str) -> Article:
     return Article(
         doc_id=unit.doc_id,
         title=title,
-        outlet=fields.get("outlet") or default_outlet,
+        outlet=fields.get("outlet") or unnamed_outlet(unit, fields.get("url"), default_outlet),
         published=fields.get("published") or "",
         text=body,
         source=unit.source,
@@ -78,6 +78,12 @@ def load_article(unit: SourceUnit, default_outlet: str) -> Article:
         author=fields.get("author"),
         warnings=tuple(unit.warnings + warnings),
     )
+
+
+def unnamed_outlet(unit: SourceUnit, url: str | None, default_outlet: str) -> str:
+    """Who an article whose fields name no outlet is cited as: the site of its URL
+    (``apnews.com``), else its file's name (``2025-07-putin-talks``), else ``default_outlet``."""
+    return url_site(url) or normalise_inline(unit.file_stem) or default_outlet
 
 
 def _markdown_fields(text: str, source: str) -> dict:

@@ -55,6 +55,7 @@ class ChatLlamaCpp(ChatCapabilities, BaseChatModel):
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _kind: str | None = PrivateAttr(default=None)
     _snapshots: OrderedDict = PrivateAttr(default_factory=OrderedDict)
+    _cancel: threading.Event = PrivateAttr(default_factory=threading.Event)
 
     @property
     def _llm_type(self) -> str:
@@ -89,7 +90,14 @@ class ChatLlamaCpp(ChatCapabilities, BaseChatModel):
                 )
             except (ValueError, OSError, RuntimeError) as exc:
                 raise ModelError(f"llama.cpp could not load {self.model_path}: {exc}") from exc
+            self._llm.eval = _cancellable(self._llm.eval, self._cancel)
         return self
+
+    def cancel(self) -> None:
+        """Stop the generation under way at its next step: after the slice of the prompt being
+        read (``CANCEL_SLICE`` tokens, about half a second here) or the token being written. The
+        stream then ends with what it has; the model is free at once."""
+        self._cancel.set()
 
     def _stream(
         self,
@@ -100,6 +108,7 @@ class ChatLlamaCpp(ChatCapabilities, BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         self.load()
         with self._lock:
+            self._cancel.clear()  # a Stop meant for an earlier generation
             try:
                 self._switch_kind(messages)
                 parts = self._llm.create_chat_completion(
@@ -112,6 +121,10 @@ class ChatLlamaCpp(ChatCapabilities, BaseChatModel):
                     response_format=kwargs.get("response_format"),
                 )
                 for part in parts:
+                    if self._cancel.is_set():
+                        parts.close()
+                        yield _STOPPED
+                        return
                     choice = part["choices"][0]
                     delta = choice["delta"].get("content")
                     if not delta:
@@ -126,6 +139,9 @@ class ChatLlamaCpp(ChatCapabilities, BaseChatModel):
                     if run_manager:
                         run_manager.on_llm_new_token(delta, chunk=chunk)
                     yield chunk
+            except Cancelled:
+                yield _STOPPED  # Stop pressed while the prompt was read: nothing was written
+                return
             except (RuntimeError, ValueError) as exc:
                 raise BackendError(f"llama.cpp generation failed: {exc}") from exc
 
@@ -205,6 +221,30 @@ class ChatLlamaCpp(ChatCapabilities, BaseChatModel):
     ) -> ChatResult:
         text = "".join(c.text for c in self._stream(messages, stop, run_manager, **kwargs))
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+
+CANCEL_SLICE = 64  # prompt tokens read between looks at Stop (slicing costs ~1 % on 600 tokens)
+
+
+_STOPPED = ChatGenerationChunk(message=AIMessageChunk(content=""))  # the last chunk of a stopped stream
+
+
+class Cancelled(Exception):
+    """The generation was stopped (``ChatLlamaCpp.cancel``) while its prompt was read."""
+
+
+def _cancellable(evaluate, cancel: threading.Event):
+    """``Llama.eval`` reading the prompt in slices, looking at ``cancel`` between them. A slice
+    read is kept whole in the cache (its tokens count), so a stopped prompt leaves the cache
+    as consistent as a finished one: the next prompt reuses what matches."""
+
+    def eval_in_slices(tokens) -> None:
+        for start in range(0, len(tokens), CANCEL_SLICE):
+            if cancel.is_set():
+                raise Cancelled
+            evaluate(tokens[start : start + CANCEL_SLICE])
+
+    return eval_in_slices
 
 
 def build_chat_model(settings: Settings) -> ChatLlamaCpp:

@@ -125,6 +125,11 @@ class AnswerGate:
                 t.abandoned = True
             return len(found)
 
+    def answering(self, session: str) -> bool:
+        """Whether one of the session's questions holds a slot (is being answered) now."""
+        with self._cond:
+            return bool(session) and any(t.session == session for t in self._active)
+
     def leave(self, ticket: Ticket) -> None:
         """Done (or given up): free the slot or the place; a finished answer's time is measured."""
         with self._cond:

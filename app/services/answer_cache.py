@@ -41,11 +41,12 @@ _NOT_ANSWER_SETTINGS = {
 }
 
 
-def settings_fingerprint(settings: Settings, model_name: str, answer_path: str = "") -> str:
-    """A hash of every setting that may change an answer, of the model's name and of
-    ``answer_path``: the answer service's own fingerprint (its prompts and fitted answer model)."""
+def settings_fingerprint(settings: Settings, model: str, answer_path: str = "") -> str:
+    """A hash of every setting that may change an answer, of ``model`` (the model's name and,
+    for a local file, its identity: ``AnswerService.model_identity``) and of ``answer_path``:
+    the answer service's own fingerprint (its prompts and fitted answer model)."""
     values = settings.model_dump(mode="json", exclude=_NOT_ANSWER_SETTINGS)
-    blob = json.dumps({"settings": values, "model": model_name, "path": answer_path}, sort_keys=True, default=str)
+    blob = json.dumps({"settings": values, "model": model, "path": answer_path}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

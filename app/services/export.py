@@ -1,14 +1,15 @@
 """An answer as a journalist files it: the question and when it was asked, the answer and
-its outcome, and each quote with title, outlet, date, byline, URL and offsets; as JSON
-(``export_dict``) and as Markdown (``export_markdown``). The UI's Export buttons, ``ask
---export`` and ``/api/ask?export=markdown`` all use these."""
+its outcome, each quote with title, outlet, date, byline, URL and offsets, and what gave it:
+the model (by its name, never where its file is) and the index (collection, version, when it
+was updated, how many articles); as JSON (``export_dict``) and as Markdown
+(``export_markdown``). The UI's Export buttons and ``ask --export`` use these."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from app.answer.reply import Answer
-from app.domain import Quote
+from app.domain import IndexVersion, Quote
 from app.text.dates import format_date
 
 EXPORT_VERSION = 1
@@ -24,14 +25,17 @@ def _quote(q: Quote, n: int | None = None) -> dict:
     return {**out, **q.as_dict()}
 
 
-def export_dict(answer: Answer, asked_at: str, index_updated: str = "") -> dict:
-    """The answer with everything needed to check it, JSON-ready."""
+def export_dict(answer: Answer, asked_at: str, index_updated: str = "", *, index: IndexVersion | None = None) -> dict:
+    """The answer with everything needed to check it, JSON-ready. ``index``: the index it was
+    given from (``ArticleService.index_version``); without it, only ``index_updated`` is known."""
+    index = index or IndexVersion(updated=index_updated)
     return {
         "newsrag_export": EXPORT_VERSION,
         "question": answer.question,
         "standalone_question": answer.standalone_question,
         "asked_at": asked_at,
-        "index_updated": index_updated,
+        "index_updated": index.updated,
+        "index": index.as_dict(),
         "outcome": answer.outcome,
         "answer": answer.answer,
         "citations": [_quote(c.quote, c.n) for c in answer.citations],
@@ -44,6 +48,16 @@ def _md_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_").replace("`", "\\`")
 
 
+def _md_index(index: dict) -> str:
+    """ "Index: newsrag, 12 articles, version 3f9c…" (the parts known), or ""."""
+    parts = [_md_escape(index["collection"])] if index["collection"] else []
+    if index["articles"] is not None:
+        parts.append(f"{index['articles']} article" + ("" if index["articles"] == 1 else "s"))
+    if index["version"]:
+        parts.append(f"version {index['version']}")
+    return "Index: " + ", ".join(parts) if parts else ""
+
+
 def _md_source(label: str, q: dict) -> list[str]:
     where = f"{q['doc_id']}, characters {q['start']}-{q['end']}"
     head = f"{label} *{_md_escape(q['title'])}*, {_md_escape(q['outlet'])}, {format_date(q['published'])}"
@@ -54,12 +68,18 @@ def _md_source(label: str, q: dict) -> list[str]:
     return lines
 
 
-def export_markdown(answer: Answer, asked_at: str, index_updated: str = "") -> str:
+def export_markdown(
+    answer: Answer, asked_at: str, index_updated: str = "", *, index: IndexVersion | None = None
+) -> str:
     """The same as ``export_dict``, for pasting into notes or a story file."""
-    data = export_dict(answer, asked_at, index_updated)
+    data = export_dict(answer, asked_at, index_updated, index=index)
     lines = [f"## {_md_escape(data['question'])}", "", f"Asked {asked_at}"]
-    if index_updated:
-        lines[-1] += f"; index updated {index_updated}"
+    if data["index_updated"]:
+        lines[-1] += f"; index updated {data['index_updated']}"
+    if line := _md_index(data["index"]):
+        lines.append(line)
+    if data["model"]:
+        lines.append(f"Model: {_md_escape(data['model'])}")
     lines += [f"Outcome: {data['outcome']}", "", _md_escape(data["answer"]), ""]
     if data["citations"]:
         lines.append("### Sources")

@@ -9,14 +9,14 @@ from typing import Any
 from langchain_core.language_models.chat_models import BaseChatModel
 
 from app.config import Settings
-from app.errors import NewsragError
+from app.errors import NewsragError, without_paths
 from app.index.retrieval import HybridRetriever
 
 log = logging.getLogger(__name__)
 
 
 def model_status(settings: Settings, llm: BaseChatModel, name: str) -> dict[str, Any]:
-    """The language model's backend, name, file and load state."""
+    """The language model's backend, name, file (its name, not where it is) and load state."""
     status: dict[str, Any] = {"backend": settings.llm_backend, "name": name}
     path = getattr(llm, "model_path", None)
     if path is not None:  # in-process llama.cpp
@@ -49,7 +49,12 @@ class HealthService:
             )
         except Exception as exc:  # the store went away
             log.warning("health: index unavailable: %s", exc)
-            index.update(chunks=0, articles=0, ready=False, message=str(exc) if isinstance(exc, NewsragError) else "")
+            index.update(
+                chunks=0,
+                articles=0,
+                ready=False,
+                message=without_paths(str(exc)) if isinstance(exc, NewsragError) else "",
+            )
         model = model_status(self.settings, self._llm, self._model_name)
         ready = bool(index["ready"] and model["ready"])
         return {"status": "ok" if ready else "unavailable", "ready": ready, "index": index, "model": model}

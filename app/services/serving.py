@@ -41,7 +41,17 @@ class ServingService:
         self.gate = gate or AnswerGate(settings, slots=generation_slots(settings, answers.llm))
         path = settings.index_dir / CACHE_FILE if settings.answer_cache_persist else None
         self.cache = cache or AnswerCache(settings.answer_cache_entries, path)
-        self._fingerprint = settings_fingerprint(settings, str(answers.model_name), answers.fingerprint)
+        self._fingerprint = settings_fingerprint(settings, answers.model_identity, answers.fingerprint)
+
+    def stop(self, session: str) -> None:
+        """The session's asker pressed Stop: its questions no longer count as theirs, and when
+        one is being answered by a model that writes one answer at a time (the in-process
+        llama.cpp), that model stops at its next step, so the next question need not wait."""
+        answering = self.gate.answering(session)
+        self.gate.abandon(session)
+        cancel = getattr(self.answers.llm, "cancel", None)
+        if answering and callable(cancel) and writes_one_at_a_time(self.answers.llm):
+            cancel()
 
     def clean(self, question: object) -> str:
         """The question cleaned and checked once (BadQuestionError saying what is wrong); the

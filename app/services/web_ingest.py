@@ -13,11 +13,12 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from app.config import Settings
 from app.corpus.discover import SUPPORTED_SUFFIXES, discover
 from app.corpus.fetch import Fetcher, check_url
+from app.corpus.fields import url_site
 from app.corpus.html import html_fields
 from app.corpus.readers import load_article
 from app.corpus.web import FeedEntry, article_path, feed_entries, house_markdown, save_article
@@ -143,7 +144,7 @@ class ArticleAdder:
             fields["title"] = fields.get("title") or entry.title
             fields["published"] = fields.get("published") or entry.published or ""
             fields["author"] = fields.get("author") or entry.author
-        fields["outlet"] = fields.get("outlet") or urlsplit(fields["url"]).hostname
+        fields["outlet"] = fields.get("outlet") or url_site(fields["url"]) or None  # apnews.com, not www.apnews.com
         n_words = len(fields["body"].split())
         if n_words < self.settings.web_min_words:
             raise CorpusError(

@@ -63,6 +63,17 @@ def normalise_inline(text: str) -> str:
     return _MULTI_SPACE.sub(" ", text).strip()
 
 
+# A straight double quote that opens: at the start, after a space or an opening bracket.
+_OPENING_QUOTE = re.compile(r'(?<![^\s(\[{])"')
+
+
+def quotation(text: str) -> str:
+    """The text as a quotation to paste: in typographic double quotes, its own double quotes
+    (straight or typographic) made single, ``He said "no"`` -> ``“He said ‘no’”``."""
+    inner = _OPENING_QUOTE.sub("\u2018", text.replace("\u201c", "\u2018").replace("\u201d", "\u2019"))
+    return "\u201c" + inner.replace('"', "\u2019") + "\u201d"
+
+
 _TYPED_INVALID = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 

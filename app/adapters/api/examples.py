@@ -101,7 +101,7 @@ ASK_ANSWER = {
     "unsupported": [],
     "retrieved": [PASSAGE],
     "timings": {"retrieval_s": 0.041, "first_token_s": 1.82, "verify_s": 0.12, "total_s": 4.65},
-    "model": "qwen2.5-coder-1.5b-instruct-q4_k_m",
+    "model": "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
     "draft": '{"sentence": 2, "answer": "The new fees take effect on 1 April 2025."}',
     "time_intent": "",
     "suppressed_instructions": 0,
@@ -158,7 +158,7 @@ HEALTH = {
     },
     "model": {
         "backend": "llamacpp",
-        "name": "qwen2.5-coder-1.5b-instruct-q4_k_m",
+        "name": "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
         "file": "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
         "loaded": True,
         "ready": True,

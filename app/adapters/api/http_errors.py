@@ -3,7 +3,7 @@
 filter), 422 for a request that does not fit the schema (missing or oversized
 question), 404 for an unknown article, 409 when an ingest is already running, 503 when
 the language model or the index fails, 500 with a generic message for anything else
-(the details go to the server log)."""
+(the details go to the server log). No message shows a path of the server's files."""
 
 import json
 import logging
@@ -15,7 +15,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import BackendError, BadQuestionError, CorpusError, IndexBusyError, ModelError, NewsragError
+from app.errors import (
+    BackendError,
+    BadQuestionError,
+    CorpusError,
+    IndexBusyError,
+    ModelError,
+    NewsragError,
+    without_paths,
+)
 from app.services.admission import AdmissionRefused
 
 log = logging.getLogger(__name__)
@@ -37,21 +45,23 @@ def error_response(status: int, code: str, message: str, **extra: Any) -> JSONRe
 
 
 def error_for(exc: Exception) -> JSONResponse:
-    """The JSON error a domain exception stands for (never its traceback)."""
+    """The JSON error a domain exception stands for (never its traceback, nor a path of the
+    server's files: a model file or the index folder is named by its last part only)."""
+    message = without_paths(str(exc))
     if isinstance(exc, BadQuestionError):
-        return error_response(400, "bad_question", str(exc))
+        return error_response(400, "bad_question", message)
     if isinstance(exc, AdmissionRefused):
-        response = error_response(429, f"too_many_{exc.reason}", str(exc), retry_after_s=exc.retry_after_s)
+        response = error_response(429, f"too_many_{exc.reason}", message, retry_after_s=exc.retry_after_s)
         response.headers["Retry-After"] = str(exc.retry_after_s)
         return response
     if isinstance(exc, CorpusError):
-        return error_response(400, "bad_corpus", str(exc))
+        return error_response(400, "bad_corpus", message)
     if isinstance(exc, IndexBusyError):
-        return error_response(409, "conflict", str(exc))
+        return error_response(409, "conflict", message)
     if isinstance(exc, (BackendError, ModelError)):
-        return error_response(503, "backend_unavailable", str(exc))
+        return error_response(503, "backend_unavailable", message)
     if isinstance(exc, NewsragError):
-        return error_response(503, "service_unavailable", str(exc))
+        return error_response(503, "service_unavailable", message)
     log.error("request failed", exc_info=exc)
     return error_response(500, "internal_error", GENERIC_500)
 

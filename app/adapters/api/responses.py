@@ -65,7 +65,7 @@ _ERRORS = {
     503: (
         "The language model or the index is unavailable",
         "backend_unavailable",
-        "The language model is not loaded: /models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf does not exist.",
+        "GGUF model file qwen2.5-coder-1.5b-instruct-q4_k_m.gguf does not exist (NEWSRAG_LLM_MODEL_PATH)",
     ),
 }
 

@@ -53,21 +53,54 @@ a.nr-link { color: var(--link-text-color, #2563eb); }
 button.nr-export-btn { font-size: .9em; padding: .1em .6em; border-radius: 6px; cursor: pointer;
   border: 1px solid var(--border-color-primary, #ccc); background: var(--button-secondary-background-fill, #f3f4f6); }
 .nr-outcome-unverified { border-left-color: #2563eb; }
-#nr-header { align-items: baseline; }
-#nr-index-status { text-align: right; }
 /* wide screens: sources in the side panel; narrow screens: under each answer */
 .nr-inline-sources { display: none; margin-top: .5em; }
 .nr-inline-sources > summary { cursor: pointer; font-size: .9em; font-weight: 600; }
+.nr-offscreen { position: absolute !important; left: -9999px !important; width: 1px !important; height: 1px !important;
+  overflow: hidden !important; }
+.nr-doc-list { display: none; list-style: none; padding: 0; margin: .4em 0 0 0; }
+.nr-doc-list li { margin: 0 0 .4em 0; }
+button.nr-open { display: block; width: 100%; text-align: left; cursor: pointer; padding: .45em .6em;
+  border: 1px solid var(--border-color-primary, #ddd); border-radius: 8px; background: transparent; color: inherit; }
+button.nr-open .nr-meta { display: block; margin: 0 0 .15em 0; }
+.nr-doc-title { font-weight: 600; font-size: .95em; }
 @media (max-width: 768px) {
+  .nr-doc-list { display: block; }
+  #nr-corpus { display: none !important; }
   #nr-intro p { display: none; }
   #nr-intro h2 { margin: 0; font-size: 1.1em; }
-  #nr-index-status { text-align: left; }
-  #nr-chat { height: 58vh !important; min-height: 300px; }
   #nr-sources-col { display: none !important; }
   .nr-inline-sources { display: block; }
   .nr-example { font-size: .8em; }
 }
 .nr-empty { opacity: .7; font-size: .9em; }
+/* the export text rides along for the download only (the chat's sanitiser drops `hidden`) */
+pre.nr-export-data, .nr-line { display: none !important; }
+/* the corpus card */
+.nr-card { border: 1px solid var(--border-color-primary, #ddd); border-radius: 8px; padding: .45em .75em; }
+.nr-card-line { font-size: .95em; }
+.nr-card-about { font-size: .9em; opacity: .9; }
+.nr-card .nr-meta { margin-bottom: 0; }
+/* while an answer is written: its stage, and the article sentence being checked, greyed */
+blockquote.nr-considered { opacity: .6; font-style: italic; margin: .45em 0 0 0; padding: .2em .6em;
+  border-left: 3px solid #9ca3af; }
+.nr-badge { font-style: normal; font-size: .72em; text-transform: uppercase; letter-spacing: .04em;
+  background: #e5e7eb; color: #374151; border-radius: 4px; padding: .05em .4em; margin-right: .3em; }
+#nr-examples { flex-wrap: wrap; gap: .4em; }
+#nr-examples > button { flex: 0 1 auto !important; min-width: 0 !important; white-space: normal; }
+.nr-counter { font-size: .75em; opacity: .7; text-align: right; margin-top: .2em; width: 100%; }
+.nr-counter.nr-full { color: #dc2626; opacity: 1; }
+#nr-corpus th, #nr-corpus th * { white-space: nowrap; }
+/* a read-only list: a clicked row opens the article; no cell editing frame or column handles */
+#nr-corpus .cell-selected { box-shadow: none !important; outline: none !important;
+  border-color: transparent !important; }
+#nr-corpus .selection-button, #nr-corpus .cell-menu-button { display: none !important; }
+#nr-corpus [role=gridcell] { cursor: pointer; }
+@media (max-width: 768px) {
+  #nr-chat { height: 38vh !important; min-height: 200px; }
+  .nr-card { font-size: .9em; padding: .35em .6em; }
+  .nr-card-about { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }
+}
 /* --- font (keep last): the theme's system font stack (server.ui_theme) outside the Gradio container too --- */
 body { font-family: var(--font, system-ui, sans-serif); }
 /* --- end font --- */
@@ -107,7 +140,46 @@ UI_HEAD = """
     a.href = url; a.download = name; document.body.appendChild(a); a.click(); a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 1000);
   }
+  function questionBox() { return document.querySelector('#nr-question textarea'); }
+  function blank(box) { return !box || !box.value.trim(); }
+  function showCount() {  // "123 / 2,000" under the question box; the box's maxlength is the limit
+    const box = questionBox();
+    if (!box) return;
+    const found = /(?:^|\\s)nr-limit-(\\d+)/.exec((box.closest('#nr-question') || {}).className || '');
+    const limit = found ? Number(found[1]) : Number(box.getAttribute('maxlength') || 0);
+    if (!limit) return;
+    let counter = document.getElementById('nr-counter');
+    if (!counter) {
+      counter = document.createElement('div');
+      counter.id = 'nr-counter'; counter.className = 'nr-counter'; counter.setAttribute('aria-live', 'polite');
+      (box.closest('#nr-question') || box.parentElement).appendChild(counter);
+    }
+    const n = box.value.length;
+    counter.textContent = n.toLocaleString('en') + ' / ' + limit.toLocaleString('en') + ' characters'
+      + (n >= limit ? ' (the limit)' : '');
+    counter.classList.toggle('nr-full', n >= limit);
+  }
+  document.addEventListener('input', (event) => {
+    if (event.target === questionBox()) showCount();
+  }, true);
+  // an empty question is not sent (Ask and Enter do nothing)
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && !event.shiftKey && event.target === questionBox() && blank(event.target)) {
+      event.preventDefault(); event.stopPropagation();
+    }
+  }, true);
+  // the article opened from the corpus list is brought into view (below the list on a phone)
+  new MutationObserver(() => {
+    const reader = document.querySelector('#nr-reader .nr-reader');
+    if (reader && !reader.dataset.nrShown) {
+      reader.dataset.nrShown = '1';
+      const box = reader.getBoundingClientRect();
+      const off = box.top < 0 || box.top > window.innerHeight * 0.6;
+      if (off) reader.scrollIntoView({behavior: 'smooth', block: 'start'});
+    }
+  }).observe(document.documentElement, {subtree: true, childList: true});
   setInterval(() => {  // the seconds since the question was asked, between server updates
+    showCount();
     document.querySelectorAll('.nr-elapsed').forEach((el) => {
       const found = /(?:^|\\s)nr-t0-(\\d+)/.exec(el.className);
       const t0 = found ? Number(found[1]) : 0;
@@ -117,6 +189,22 @@ UI_HEAD = """
   document.addEventListener('click', (event) => {
     const target = event.target instanceof Element ? event.target : null;
     if (!target) return;
+    if (target.closest('#nr-ask') && blank(questionBox())) {  // nothing to ask: nothing sent
+      event.preventDefault(); event.stopPropagation();
+      const box = questionBox(); if (box) box.focus();
+      return;
+    }
+    const opener = target.closest('button.nr-open');
+    if (opener) {  // the phone's article list: the hidden box takes the id, the server renders the article
+      const box = document.querySelector('#nr-open-doc textarea, #nr-open-doc input');
+      const open = document.querySelector('#nr-open-button');
+      if (box && open) {
+        box.value = opener.getAttribute('data-doc') || '';
+        box.dispatchEvent(new Event('input', {bubbles: true}));
+        setTimeout(() => open.click(), 50);
+      }
+      return;
+    }
     const marker = target.closest('a.nr-cite');
     if (marker) {
       const id = (marker.getAttribute('href') || '').replace(/^#/, '');

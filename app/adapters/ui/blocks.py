@@ -60,6 +60,7 @@ class Page:
     corpus_summary: gr.HTML
     corpus_table: gr.Dataframe
     reader: gr.HTML
+    open_doc: tuple[gr.Textbox, gr.Button]
     add_panel: AddPanel
 
 
@@ -77,7 +78,8 @@ def build_ui(
     examples = found.questions if examples is None else examples
     claim_examples = found.claims if claim_examples is None else claim_examples
     with gr.Blocks(title=title, analytics_enabled=False) as demo:
-        page = _layout(services.articles.outlets(), examples, claim_examples)
+        limit = services.settings.max_question_chars
+        page = _layout(services.articles.outlets(), examples, claim_examples, limit)
         _wire_chat(page, handlers, examples)
         _wire_claims(page, handlers, claim_examples)
         _wire_corpus(page, handlers, demo)
@@ -85,15 +87,15 @@ def build_ui(
     return demo
 
 
-def _layout(outlet_choices: list[str], examples: list[str], claim_examples: list[str]) -> Page:
+def _layout(outlet_choices: list[str], examples: list[str], claim_examples: list[str], limit: int) -> Page:
     turns = gr.State([])
-    with gr.Row(elem_id="nr-header"):
-        gr.Markdown(
-            "## newsrag\nAsk about the indexed news articles. Every answer is checked against the articles and "
-            "cited with an exact quote.",
-            elem_id="nr-intro",
-        )
-        index_status = gr.HTML(elem_id="nr-index-status", js_on_load=None)
+    gr.Markdown(
+        "## newsrag\nAsk about the indexed news articles in your own words. Every answer is checked against "
+        "the articles and cited with an exact quote.",
+        elem_id="nr-intro",
+    )
+    # the corpus card: what the articles are, from whom, over which dates (filled on load and ingest)
+    index_status = gr.HTML(elem_id="nr-index-status", js_on_load=None)
     filters_title = "Filters: outlet and publication date (used by the chat, claim check and corpus)"
     with gr.Accordion(filters_title, open=False), gr.Row():
         outlets = gr.Dropdown(
@@ -108,14 +110,14 @@ def _layout(outlet_choices: list[str], examples: list[str], claim_examples: list
         date_to = gr.Textbox(label="Published to", placeholder="YYYY-MM-DD", elem_id="nr-to", scale=1)
     with gr.Tabs():
         with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
-            chat = _chat_column(examples)
+            chat = _chat_column(examples, limit)
             with gr.Column(scale=2, elem_id="nr-sources-col"):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(EMPTY_SOURCES, label="sources", elem_id="nr-sources", js_on_load=None)
         with gr.Tab("Claim check", id="claims"):
             claim_parts = _claim_tab(claim_examples)
         with gr.Tab("Corpus", id="corpus") as corpus_tab:
-            corpus_summary, adding, corpus_table, reader = _corpus_tab()
+            corpus_summary, adding, corpus_table, reader, open_doc = _corpus_tab()
     return Page(
         turns,
         index_status,
@@ -129,6 +131,7 @@ def _layout(outlet_choices: list[str], examples: list[str], claim_examples: list
         corpus_summary,
         corpus_table,
         reader,
+        open_doc,
         adding,
     )
 
@@ -142,7 +145,7 @@ def _corpus_tab():
             corpus_table = gr.Dataframe(
                 headers=CORPUS_HEADERS,
                 datatype="str",
-                column_widths=["12%", "14%", "12%", "38%", "8%", "16%"],
+                column_widths=["12%", "15%", "10%", "37%", "10%", "16%"],
                 interactive=False,
                 wrap=True,
                 elem_id="nr-corpus",
@@ -151,15 +154,21 @@ def _corpus_tab():
             )
         with gr.Column(scale=2):
             reader = gr.HTML(render_article(None), elem_id="nr-reader", js_on_load=None)
-    return corpus_summary, adding, corpus_table, reader
+    # a tap on an article in the phone's list (corpus_list): the page script puts its id in the
+    # box and clicks the button (a script's input event on the box alone runs no event)
+    with gr.Row(elem_classes=["nr-offscreen"]):
+        open_doc = gr.Textbox(show_label=False, container=False, elem_id="nr-open-doc")
+        open_button = gr.Button("Open", elem_id="nr-open-button")
+    return corpus_summary, adding, corpus_table, reader, (open_doc, open_button)
 
 
-def _chat_column(examples: list[str]):
+def _chat_column(examples: list[str], limit: int):
     with gr.Column(scale=3):
         chatbot = gr.Chatbot(
             label="Conversation",
+            show_label=False,  # a floating label covered the top message
             elem_id="nr-chat",
-            height=520,
+            height=460,  # with the corpus card above, the input and Ask stay on a 900 px screen
             render_markdown=False,  # our own escaped HTML; markdown would turn ![](..) into <img>
             sanitize_html=True,
             latex_delimiters=[],
@@ -175,11 +184,13 @@ def _chat_column(examples: list[str]):
                 scale=5,
                 elem_id="nr-question",
                 max_lines=4,
+                max_length=limit,  # the page script shows the count against it (nr-counter)
                 autofocus=True,
+                elem_classes=[f"nr-limit-{limit}"],
             )
             ask = gr.Button("Ask", variant="primary", scale=1, elem_id="nr-ask")
             stop = gr.Button("Stop", variant="stop", scale=1, elem_id="nr-stop", visible=False)
-        with gr.Row():
+        with gr.Row(elem_id="nr-examples"):
             example_buttons = [gr.Button(q, size="sm", elem_classes=["nr-example"]) for q in examples]
         clear = gr.Button("New conversation", size="sm", variant="secondary")
     return chatbot, question, ask, stop, example_buttons, clear
@@ -267,5 +278,7 @@ def _wire_corpus(page: Page, handlers: Handlers, demo: gr.Blocks) -> None:
         box.submit(handlers.corpus_view, filter_inputs, corpus_outputs, **PRIVATE, **LIGHT)
         box.blur(handlers.corpus_view, filter_inputs, corpus_outputs, **PRIVATE, **LIGHT)
     page.corpus_table.select(handlers.open_article, [page.corpus_table], [page.reader], **PRIVATE, **LIGHT)
+    doc_box, open_button = page.open_doc
+    open_button.click(handlers.open_by_id, [doc_box], [page.reader], **PRIVATE, **LIGHT)
     refresh = (handlers.load_page, filter_inputs, page_outputs)
     wire_add_panel(page.add_panel, AddHandler(handlers.services), refresh)

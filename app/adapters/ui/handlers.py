@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
+import re
 import threading
 import time
 from collections.abc import Iterator
 
 import gradio as gr
 
+from app.adapters.ui.card import corpus_list, render_index_status
 from app.adapters.ui.render import (
+    CHECKING_TEXT,
     CORPUS_HEADERS,
     EMPTY_SOURCES,
     STAGE_TEXT,
@@ -24,16 +28,15 @@ from app.adapters.ui.render import (
     export_buttons,
     render_answer,
     render_article,
+    render_checking,
     render_claim,
-    render_draft,
     render_error,
-    render_index_status,
     render_refusal,
 )
 from app.adapters.ui.sources import render_sources
 from app.answer.reply import Final, Stage, Token
 from app.domain import Filters
-from app.errors import BackendError, BadQuestionError, NewsragError
+from app.errors import BackendError, BadQuestionError, NewsragError, without_paths
 from app.services.admission import AdmissionRefused
 from app.services.export import asked_now, export_dict, export_markdown
 from app.wiring import Services
@@ -53,7 +56,10 @@ class Handlers:
         self._stops: dict[str, threading.Event] = {}  # per session: Stop pressed during its answer
 
     def show_waiting(self, question: str, turns: list[dict]):
-        """The question shown as waiting; the input locked and Stop offered while it is answered."""
+        """The question shown as waiting; the input locked and Stop offered while it is answered.
+        A blank question changes nothing (it is not sent)."""
+        if not (question or "").strip():
+            return chat_messages(turns or []), gr.skip(), gr.skip(), gr.skip()
         locked = gr.update(interactive=False)
         return (
             chat_messages(turns or [], (question or "", WAITING_HTML)),
@@ -66,12 +72,13 @@ class Handlers:
         return gr.update(interactive=True), gr.update(visible=True), gr.update(visible=False)
 
     def stop(self, request: gr.Request = None) -> None:
-        """Stop pressed: the session's answer stops at the model's next step (its stream is
-        closed, which ends the generation) and its place in the gate is released at once."""
+        """Stop pressed: the session's answer says so at once (its events are read in a worker,
+        ``_pumped``); the model stops at its next step (``ServingService.stop``) and the worker
+        closes the stream, which frees the gate."""
         session = getattr(request, "session_hash", None) or ""
         self._stops.setdefault(session, threading.Event()).set()
         if session:
-            self.services.serving.gate.abandon(session)
+            self.services.serving.stop(session)
 
     def respond(
         self, question: str, turns: list[dict], outlets, date_from: str, date_to: str, request: gr.Request = None
@@ -85,23 +92,24 @@ class Handlers:
         def view(pending: str | None = None) -> list[dict]:
             return chat_messages(turns, (question, pending) if pending is not None else None)
 
+        if not question.strip():  # nothing asked: nothing sent, nothing added to the conversation
+            yield view(), sources_html, turns, gr.skip()
+            return
+        session = getattr(request, "session_hash", None) or ""
         try:
             filters = Filters.parse(outlets, date_from, date_to)
             history = [(t["question"], t["answer"]) for t in turns if t.get("answered")]
             answer = None
-            session = getattr(request, "session_hash", None) or ""
             stop = self._stops[session] = threading.Event()  # this answer's own flag (an earlier, stopped
             # answer of the session may still be closing with its own)
-            progress = self._progress(question, history, filters, session)
-            for event, draft, note in progress:
-                if stop.is_set():  # Stop pressed: closing the stream ends the model's generation
-                    progress.close()
-                    yield view(render_refusal(STOPPED_TEXT)), sources_html, turns, question
-                    return
+            for event, shown in _pumped(self._progress(question, history, filters, session), stop):
                 if event is not None:
                     answer = event.answer
-                else:
-                    yield view(render_draft(draft, note)), sources_html, turns, gr.skip()
+                elif shown is not None:
+                    yield view(shown), sources_html, turns, gr.skip()
+            if stop.is_set():  # Stop pressed: said at once; the worker ends the generation
+                yield view(render_refusal(STOPPED_TEXT)), sources_html, turns, question
+                return
             if answer is None:
                 raise NewsragError("The answer service ended without an answer.")
             turns.append(self._turn(turn_no, question, answer, filters))
@@ -112,15 +120,14 @@ class Handlers:
             turns.append(_error_turn(turn_no, question, exc))
             yield view(), sources_html, turns, question  # keep the text so it can be fixed
         finally:
-            session = getattr(request, "session_hash", None) or ""
             if stop is not None and self._stops.get(session) is stop:  # a question asked after Stop has its own
                 del self._stops[session]
 
     def _turn(self, turn_no: int, question: str, answer, filters: Filters) -> dict:
         """The conversation state of one answered question (what the chat and Sources panel show)."""
-        asked, updated = asked_now(), self.articles.updated()
-        export_md = export_markdown(answer, asked, updated)
-        export_json = json.dumps(export_dict(answer, asked, updated), indent=2, ensure_ascii=False)
+        asked, index = asked_now(), self.articles.index_version()
+        export_md = export_markdown(answer, asked, index=index)
+        export_json = json.dumps(export_dict(answer, asked, index=index), indent=2, ensure_ascii=False)
         export = export_buttons(turn_no, export_md, export_json)  # under the answer too: phones hide the panel
         return {
             "turn": turn_no,
@@ -136,22 +143,30 @@ class Handlers:
         }
 
     def _progress(self, question: str, history, filters: Filters, session: str):
-        """(None, draft, note) while the answer is written; (Final, draft, "") at the end. The
-        note names the stage and carries its start time (the page counts the seconds)."""
+        """(None, html) while the answer is written: its stage with the seconds since the question
+        and, once the model reads, the article sentence being checked; (Final, None) at the end.
+        The model's words are never shown unchecked: a token only tells which sentence it reads."""
         started = time.time()
-        draft, note = "", Progress(STAGE_TEXT["retrieving"], started)
-        yield None, draft, note
+        yield None, render_checking(Progress(STAGE_TEXT["retrieving"], started), None)
         events = self.services.serving.stream(question, history, filters, client=f"ui:{session}", session=session)
+        note, reading, considered, draft = Progress(STAGE_TEXT["retrieving"], started), [], None, ""
         for event in events:
             if isinstance(event, Stage):
                 text = STAGE_TEXT.get(event.name, event.name).format(**{"sources": "", **event.detail})
                 note = Progress(text, started)
-                yield None, draft, note
+                reading = list(event.detail.get("sentences") or reading)
+                considered = reading[0] if reading else considered
             elif isinstance(event, Token):
                 draft += event.text
-                yield None, draft, Progress("Draft: every sentence is being checked against the sources…", started)
+                found = _holding(reading, draft)
+                if found is None or found is considered:
+                    yield None, None  # nothing new to show (the reader looks at Stop meanwhile)
+                    continue
+                considered, note = found, Progress(CHECKING_TEXT, started)
             elif isinstance(event, Final):
-                yield event, draft, None
+                yield event, None
+                continue
+            yield None, render_checking(note, considered)
 
     def clear(self):
         return [], EMPTY_SOURCES, [], ""
@@ -168,7 +183,7 @@ class Handlers:
         summary = f"<div class='nr-meta'><b>{len(everything)}</b> articles, <b>{chunks}</b> chunks in the index"
         if filters:
             summary += f" · showing {len(shown)} with {esc(filters.describe())}"
-        summary += note + "</div>"
+        summary += note + "</div>" + corpus_list(shown)
         return summary, corpus_rows(shown)
 
     def load_page(self, outlets, date_from: str, date_to: str):
@@ -180,7 +195,7 @@ class Handlers:
     def index_status(self) -> str:
         """ "Index updated <time> · N articles" for the page header."""
         articles, _chunks = self.articles.counts()
-        return render_index_status(self.articles.updated(), articles)
+        return render_index_status(self.articles.updated(), articles, self.articles.overview())
 
     def open_article(self, rows, evt: gr.SelectData):
         doc_id = None
@@ -193,13 +208,17 @@ class Handlers:
                 doc_id = values[evt.index[0]][-1]
         return render_article(self.articles.get(str(doc_id)) if doc_id else None)
 
+    def open_by_id(self, doc_id: str) -> str:
+        """The article a tap in the phone's list opened (its id, from the hidden box)."""
+        return render_article(self.articles.get(doc_id.strip()) if doc_id and doc_id.strip() else None)
+
     def check_claim(self, claim: str, outlets, date_from: str, date_to: str) -> str:
         try:
             report = self.services.claims.check(claim, Filters.parse(outlets, date_from, date_to))
         except BadQuestionError as exc:
-            return render_error(str(exc), "bad")
+            return render_error(without_paths(str(exc)), "bad")
         except NewsragError as exc:
-            return render_error(str(exc), "error")
+            return render_error(without_paths(str(exc)), "error")
         except Exception:
             log.exception("the claim check failed")
             return render_error("The claim could not be checked because of an internal error (logged).", "error")
@@ -209,12 +228,12 @@ class Handlers:
 def _error_turn(turn: int, question: str, exc: Exception) -> dict:
     """A chat turn that says why the question got no answer."""
     if isinstance(exc, BadQuestionError):
-        message, kind = str(exc), "bad"
+        message, kind = without_paths(str(exc)), "bad"
     elif isinstance(exc, BackendError):
         log.warning("backend failure: %s", exc)
-        message, kind = f"{exc} Please try again in a moment.", "backend"
+        message, kind = f"{without_paths(str(exc))} Please try again in a moment.", "backend"
     elif isinstance(exc, NewsragError):
-        message, kind = str(exc), "error"
+        message, kind = without_paths(str(exc)), "error"
     else:
         log.error("the answer failed", exc_info=exc)
         message = (
@@ -229,3 +248,63 @@ def _error_turn(turn: int, question: str, exc: Exception) -> dict:
         "html": render_error(message, kind),
         "citations": [],
     }
+
+
+STOP_POLL_S = 0.2  # how often a waiting answer looks whether Stop was pressed
+
+
+def _pumped(events: Iterator, stop: threading.Event) -> Iterator:
+    """The items of ``events``, read in a worker thread so that Stop is seen within
+    ``STOP_POLL_S`` even while the model is busy with a step (reading the prompt takes
+    seconds). After Stop the worker closes ``events`` at its next item, which ends the
+    generation and frees the model; this generator ends at once."""
+    items: queue.Queue = queue.Queue()
+    done = object()
+
+    def work() -> None:
+        try:
+            for item in events:
+                if stop.is_set():
+                    break
+                items.put(item)
+        except BaseException as exc:  # handed to the reader, raised there
+            items.put(_Raised(exc))
+        finally:
+            events.close()
+            items.put(done)
+
+    threading.Thread(target=work, name="nr-answer", daemon=True).start()
+    while True:
+        try:
+            item = items.get(timeout=STOP_POLL_S)
+        except queue.Empty:
+            if stop.is_set():
+                return
+            continue
+        if item is done or stop.is_set():
+            return
+        if isinstance(item, _Raised):
+            raise item.exc
+        yield item
+
+
+class _Raised:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def _holding(sentences: list[dict], draft: str) -> dict | None:
+    """The sentence being read that holds the most of the model's latest words (the longest
+    run that ends its draft): the one it is picking from."""
+    words = _words(draft).split()
+    texts = [f" {_words(s.get('text', ''))} " for s in sentences]
+    for size in range(len(words), 0, -1):
+        run = f" {' '.join(words[-size:])} "
+        found = next((s for s, text in zip(sentences, texts, strict=True) if run in text), None)
+        if found is not None:
+            return found
+    return None

@@ -6,7 +6,6 @@ URL from the corpus metadata, and only when it is http(s) (new tab, noopener nor
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import re
 import time
@@ -31,8 +30,9 @@ STAGE_TEXT = {
     "queued": "Queued: position {position}, about {wait_s} s. The model writes one answer at a time.",
     "rewriting": "Reading the conversation to understand the follow-up…",
     "retrieving": "Searching the articles…",
-    "generating": "Writing the answer from {sources} source article(s)…",
+    "generating": "Reading {sources} article(s); the answer is checked against them before it is shown…",
 }
+CHECKING_TEXT = "Checking the sentence that seems to answer against the question…"
 STOPPED_TEXT = "Stopped. No answer was written; the question is kept in the box to ask again."
 EMPTY_SOURCES = (
     '<div class="nr-empty">The sources of each answer appear here: every numbered marker points to an exact '
@@ -236,33 +236,26 @@ class Progress:
     started: float
 
 
-def render_draft(draft: str, note: Progress | str) -> str:
-    """The draft so far and the current stage with its elapsed seconds (the page script keeps
-    counting them from the ``nr-t0-<ms>`` class between updates)."""
-    text = f'<p class="nr-draft-text">{esc(draft)}</p>' if draft else ""
-    elapsed = ""
-    if isinstance(note, Progress):
-        seconds = max(0.0, time.time() - note.started)
-        # the start in the class name: the chatbot's sanitiser keeps classes, not data- attributes
-        elapsed = f' <span class="nr-elapsed nr-t0-{int(note.started * 1000)}">{seconds:.0f} s</span>'
-        note = note.text
-    return (
-        f'<div class="nr-draft">{text}<div class="nr-note"><span class="nr-spinner"></span> {esc(note)}{elapsed}'
-        "</div></div>"
-    )
+def render_checking(note: Progress, sentence: dict | None) -> str:
+    """The answer being written: its stage with the seconds since the question, and the article
+    sentence being checked, quoted and greyed under a "checking" mark. The model's own words
+    are never shown before the check: they may not be the answer."""
+    considered = ""
+    if sentence and sentence.get("text"):
+        where = ", ".join(p for p in (sentence.get("outlet"), format_date(sentence.get("published") or "")) if p)
+        meta = f' <span class="nr-meta">({esc(where)})</span>' if where else ""
+        considered = (
+            '<blockquote class="nr-considered"><span class="nr-badge">checking</span> '
+            f"\u201c{esc(sentence['text'])}\u201d{meta}</blockquote>"
+        )
+    return f'<div class="nr-draft nr-checking">{_progress_note(note)}{considered}</div>'
 
 
-def render_index_status(updated: str, articles: int) -> str:
-    """The header's note on the index: when an ingest last changed it, and how many articles it holds."""
-    when = ""
-    if updated:
-        try:
-            stamp = dt.datetime.fromisoformat(updated)
-            when = f"Index updated {format_date(stamp.date().isoformat())}, {stamp:%H:%M} UTC · "
-        except ValueError:
-            when = f"Index updated {esc(updated)} · "
-    api = ' · <a class="nr-link" href="/docs" target="_blank" rel="noopener noreferrer">HTTP API</a>'
-    return f'<div class="nr-meta nr-index-status">{when}<b>{articles:,}</b> articles{api}</div>'
+def _progress_note(note: Progress) -> str:
+    seconds = max(0.0, time.time() - note.started)
+    # the start in the class name: the chatbot's sanitiser keeps classes, not data- attributes
+    elapsed = f' <span class="nr-elapsed nr-t0-{int(note.started * 1000)}">{seconds:.0f} s</span>'
+    return f'<div class="nr-note"><span class="nr-spinner"></span> {esc(note.text)}{elapsed}</div>'
 
 
 def render_refusal(message: str) -> str:

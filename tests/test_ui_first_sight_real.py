@@ -140,6 +140,9 @@ def test_the_draft_never_shows_unchecked_words_and_stop_acts_at_once(browser, re
         for n, question in enumerate(FIVE_QUESTIONS, start=1):
             page.evaluate("window.__states = []")
             tab.ask(question)
+            if n == 2:  # the draft as a reader sees it: the stage and the sentence being checked
+                page.locator("#nr-chat .nr-considered").first.wait_for()
+                page.screenshot(path=str(SCREENSHOTS / "checking.png"))
             tab.wait_answer(n)
             states = page.evaluate("window.__states")
             assert states, f"no state was shown while {question!r} was answered"
@@ -150,8 +153,6 @@ def test_the_draft_never_shows_unchecked_words_and_stop_acts_at_once(browser, re
                     quote = state["considered"].strip().removeprefix("checking").strip()
                     said = quote.split("\u201d")[0].lstrip("\u201c")
                     assert said and any(said in t for t in texts), f"the checking quote is not an article's: {said!r}"
-            if n == 2:
-                page.screenshot(path=str(SCREENSHOTS / "checking.png"))
 
         assert_untouched(tab)
     finally:

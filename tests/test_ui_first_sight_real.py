@@ -136,6 +136,11 @@ def test_the_draft_never_shows_unchecked_words_and_stop_acts_at_once(browser, re
     page = tab.page
     texts = [a.text for a in service.retriever.articles()]
     try:
+        # on a laptop the corpus card, the input and the example questions fit the first screen
+        height = page.viewport_size["height"]
+        page.locator("#nr-index-status .nr-card").filter(has_text="articles").wait_for()
+        for part in ("#nr-index-status .nr-card", "#nr-question textarea", "#nr-ask", "button.nr-example"):
+            assert _in_view(page.locator(part).first.bounding_box(), height), f"{part} is below the first screen"
         page.evaluate(RECORDER)
         for n, question in enumerate(FIVE_QUESTIONS, start=1):
             page.evaluate("window.__states = []")

@@ -64,6 +64,8 @@ button.nr-open { display: block; width: 100%; text-align: left; cursor: pointer;
   border: 1px solid var(--border-color-primary, #ddd); border-radius: 8px; background: transparent; color: inherit; }
 button.nr-open .nr-meta { display: block; margin: 0 0 .15em 0; }
 .nr-doc-title { font-weight: 600; font-size: .95em; }
+/* the chat fills what the screen leaves: at 900 px the examples under the input stay in view */
+@media (min-width: 769px) { #nr-chat { height: max(360px, calc(100vh - 510px)) !important; } }
 @media (max-width: 768px) {
   .nr-doc-list { display: block; }
   #nr-corpus { display: none !important; }

@@ -446,3 +446,22 @@ def test_a_name_under_another_entity_type_is_still_the_same_subject():
     longer = _doc(["Ana", "Lind"], ["B-PERSON", "I-PERSON"], ["compound", "nsubj"], [1, 1])
     shorter = _doc(["Lind"], ["B-PERSON"], ["nsubj"], [0])
     assert _names_agree(list(longer), list(shorter)) and _names_agree(list(shorter), list(longer))
+
+
+def test_a_negation_inside_a_condition_does_not_deny_the_statement(settings, nlp):
+    from app.claims.predicates import main_clause_negated
+
+    assert not main_clause_negated(
+        nlp.parse("The mayor raised pressure on the two unions and may quit if there is no deal.")
+    )
+    assert not main_clause_negated(nlp.parse("Ferries that did not sail were refunded."))
+    assert main_clause_negated(nlp.parse("The mayor did not raise pressure on the unions."))
+    assert main_clause_negated(nlp.parse("The mayor said there was no deal."))  # what is said is stated
+    body = "Mayor Ada Reyes raised pressure on the dock unions and warned she may quit if there is no deal."
+    write_article(
+        settings.corpus_dir, "port/mayor.md", "Mayor warns", body, outlet="Coast Wire", published="2024-02-01"
+    )
+    ingest(settings, settings.corpus_dir, progress=False)
+    checker = ClaimChecker(HybridRetriever(settings, HashingEmbedder()).load(), settings)
+    report = checker.check("Reyes pressured the dock unions.")
+    assert report.verdict != "contradicted" and not report.contradicting, report.as_dict()

@@ -17,7 +17,7 @@ newest date among the passages that decide it (``as_of``).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from app.answer.context import ContextBuilder, SourceSentence
@@ -32,7 +32,7 @@ from app.claims.judge import (
     judge,
     number_conflict,
 )
-from app.claims.predicates import match_predicate
+from app.claims.predicates import main_clause_negated, match_predicate
 from app.config import Settings
 from app.domain import Filters, Quote
 from app.errors import BadQuestionError
@@ -249,13 +249,14 @@ class ClaimChecker:
         """Each sentence's relation to the claim: the word-level judgement (numbers, names,
         coverage), corrected by the parse (the claim's predicate said of its subject negated or
         with an antonym contradicts it; said of someone else it only qualifies it)."""
-        claim = analyse(text)
         claim_doc = self.nlp.parse(text)
+        claim = replace(analyse(text), negated=main_clause_negated(claim_doc))
         docs = self.nlp.parse_many([s.text for s in sentences])
         dates = date_numbers(claim_doc)
         found: dict[Relation, list[ClaimPassage]] = {"supports": [], "contradicts": [], "qualifies": []}
         for s, doc in zip(sentences, docs, strict=True):
-            statement = analyse(s.text)
+            # a negation counts where it denies the statement, not inside a condition or a relative clause
+            statement = replace(analyse(s.text), negated=main_clause_negated(doc))
             words = judge(claim, statement, s.similarity if has_vectors else None)
             match = match_predicate(claim_doc, doc, self._before(s))
             decided = decide(claim, statement, words, match, dates)

@@ -122,6 +122,29 @@ def _denials(head, clause) -> list:
     return out
 
 
+_SUBORDINATE_DEPS = {"advcl", "relcl", "acl"}  # "if there is *no* progress", "talks that did *not* happen"
+
+
+def main_clause_negated(doc) -> bool:
+    """Whether a sentence denies what it states: a negation ("not", "never", "no talks") that
+    is not inside a clause that only modifies the statement (a condition, a time, a relative
+    clause). "Trump warned he may abandon the talks if there is no progress" states no
+    denial; "He said there was no progress" does (reported speech is what is said)."""
+    negations = lexicon().negations
+    for token in doc:
+        if not (token.dep_ == "neg" or token.lower_ in negations or token.lower_.endswith("n't")):
+            continue
+        node, subordinate = token, False
+        while node.head.i != node.i:
+            if node.dep_ in _SUBORDINATE_DEPS:
+                subordinate = True
+                break
+            node = node.head
+        if not subordinate:
+            return True
+    return False
+
+
 def _opposite(a, b) -> bool:
     antonyms = lexicon().antonyms
     return b.lemma_.lower() in antonyms.get(a.lemma_.lower(), ()) or b.lower_ in antonyms.get(a.lower_, ())

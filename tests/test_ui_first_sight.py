@@ -180,3 +180,25 @@ def test_a_blank_question_is_not_sent():
     chat, _sources, turns, _box = next(handlers.respond("   ", [], [], "", ""))
     assert chat == [] and turns == [] and not serving.closed.is_set()
     assert handlers.show_waiting(" ", [])[0] == []
+
+
+def test_a_closed_reader_ends_the_answer_too():
+    """The page went away (Gradio closes the handler): the worker closes the stream at its next
+    event, as on Stop, instead of writing the rest of an answer nobody reads."""
+    written: list[int] = []
+    closed = threading.Event()
+
+    def slow_answer():
+        try:
+            for n in range(40):  # 40 steps of 50 ms: 2 s to write it all
+                time.sleep(0.05)
+                written.append(n)
+                yield n
+        finally:
+            closed.set()
+
+    pumped = ui_handlers._pumped(slow_answer(), threading.Event())
+    assert next(pumped) == 0
+    pumped.close()
+    assert closed.wait(5)
+    assert len(written) < 10, f"{len(written)} steps written after the reader went away"

@@ -260,11 +260,12 @@ def _pumped(events: Iterator, stop: threading.Event) -> Iterator:
     generation and frees the model; this generator ends at once."""
     items: queue.Queue = queue.Queue()
     done = object()
+    gone = threading.Event()  # the reader was closed (the page went away): stop as on Stop
 
     def work() -> None:
         try:
             for item in events:
-                if stop.is_set():
+                if stop.is_set() or gone.is_set():
                     break
                 items.put(item)
         except BaseException as exc:  # handed to the reader, raised there
@@ -274,18 +275,21 @@ def _pumped(events: Iterator, stop: threading.Event) -> Iterator:
             items.put(done)
 
     threading.Thread(target=work, name="nr-answer", daemon=True).start()
-    while True:
-        try:
-            item = items.get(timeout=STOP_POLL_S)
-        except queue.Empty:
-            if stop.is_set():
+    try:
+        while True:
+            try:
+                item = items.get(timeout=STOP_POLL_S)
+            except queue.Empty:
+                if stop.is_set():
+                    return
+                continue
+            if item is done or stop.is_set():
                 return
-            continue
-        if item is done or stop.is_set():
-            return
-        if isinstance(item, _Raised):
-            raise item.exc
-        yield item
+            if isinstance(item, _Raised):
+                raise item.exc
+            yield item
+    finally:
+        gone.set()
 
 
 class _Raised:

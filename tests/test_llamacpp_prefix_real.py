@@ -91,7 +91,7 @@ def test_stop_ends_a_generation_while_its_prompt_is_read_and_the_next_reply_is_u
     import threading
     import time
 
-    long_question = [READING, HumanMessage(f"Passages: {' '.join([PASSAGE] * 30)}\nQuestion: When did it open?")]
+    long_question = [READING, HumanMessage(f"Passages: {' '.join([PASSAGE] * 50)}\nQuestion: When did it open?")]
     chat._llm.reset()
     before = "".join(c.text for c in chat.stream(ask("When did the bridge open?")))
     chat._llm.reset()
@@ -103,13 +103,14 @@ def test_stop_ends_a_generation_while_its_prompt_is_read_and_the_next_reply_is_u
         finished.set()
 
     threading.Thread(target=write, daemon=True).start()
-    time.sleep(1.0)  # the prompt (about 1,300 tokens) takes several seconds to read
+    time.sleep(1.0)  # the prompt (about 1,600 tokens, four slices) takes about 16 s to read
     assert not finished.is_set()
     stopped = time.perf_counter()
     chat.cancel()
     assert finished.wait(5)
     took = time.perf_counter() - stopped
     print(f"\nllama.cpp: a prompt being read stopped {took:.2f} s after cancel")
-    assert took < 1.0 and "".join(pieces) == "", (took, pieces)
+    # at the end of the 512-token slice being read (about 5 s here), not after the whole prompt
+    assert took < 7.0 and "".join(pieces) == "", (took, pieces)
     # the cache a stopped prompt leaves behind gives the same reply as a fresh one
     assert "".join(c.text for c in chat.stream(ask("When did the bridge open?"))) == before

@@ -254,7 +254,7 @@ BAD_QUESTIONS: list[tuple[str, Any, str]] = [
                           "европейских официальных лиц?"}, "answer"),
 ]  # fmt: skip
 BAD_UI_QUESTIONS: list[tuple[str, str, str]] = [
-    ("empty question (UI)", "", "The question is empty"),
+    ("empty question (UI)", "", "^$"),  # not sent: no bubble, no reply
     ("100,000 characters (UI)", "Where are the talks set to continue? " * 2703, "the limit is"),
     ("control characters (UI)", "Where are talks\x00 involving Ukrainian, U.S. and European officials set to\x1b "
                                 "continue?", "nr-answer|nr-abstain"),

@@ -115,7 +115,7 @@ class _LoadRun:
                 ranks = [int(r) for r in re.findall(r"Queued: position (\d+)", text)]
                 if ranks:
                     row["max_rank"] = max([row["max_rank"] or 0, *ranks])
-                if first is None and re.search(r"Writing the answer|nr-answer|nr-abstain|nr-refused", text):
+                if first is None and re.search(r"Reading \d+ article|nr-answer|nr-abstain|nr-refused", text):
                     first = time.monotonic()
                     self.busy_since.set()
                 time.sleep(0.05)

@@ -94,7 +94,7 @@ class Settings(BaseSettings):
 
     # --- ingest -----------------------------------------------------------------
     default_outlet: str = Field(
-        "Unknown outlet", description="Outlet of an article with none, no URL site, no file name."
+        "Unknown outlet", description="Outlet of an article with none, no URL site, no worded file name."
     )
     max_file_mb: float = Field(10.0, gt=0, description="Corpus files larger than this are skipped with a message.")
     ingest_batch_chunks: int = Field(

@@ -78,6 +78,8 @@ def test_an_article_without_outlet_is_cited_by_its_site_or_file_name(tmp_path):
     (corpus / "wire" / "odd-link.md").write_text('---\ntitle: "Odd"\nurl: "ftp://files.example.org/x"\n---\n\nBody.\n')
     (corpus / "wire" / "2025-07-putin-talks.txt").write_text("Putin talks\n\nBody.\n")
     (corpus / "wire" / " .txt").write_text("Blank name\n\nBody.\n")
+    (corpus / "wire" / "005.txt").write_text("Numbered\n\nBody.\n")
+    (corpus / "wire" / "9b22f5fd41a3d035.txt").write_text("Hashed\n\nBody.\n")
     (corpus / "feeds.jsonl").write_text(
         json.dumps({"id": "a", "title": "A", "url": "http://news.example.org:8080/a", "text": "Alpha."})
         + "\n"
@@ -95,6 +97,8 @@ def test_an_article_without_outlet_is_cited_by_its_site_or_file_name(tmp_path):
         "feeds/a": "news.example.org",
         "feeds/b": "feeds",
         "wire/ ": "Default Outlet",  # a file's name that is blank names nothing
+        "wire/005": "Default Outlet",  # nor one that is a number (the BBC set's files) or a hash
+        "wire/9b22f5fd41a3d035": "Default Outlet",
     }
 
 

@@ -82,8 +82,13 @@ def load_article(unit: SourceUnit, default_outlet: str) -> Article:
 
 def unnamed_outlet(unit: SourceUnit, url: str | None, default_outlet: str) -> str:
     """Who an article whose fields name no outlet is cited as: the site of its URL
-    (``apnews.com``), else its file's name (``2025-07-putin-talks``), else ``default_outlet``."""
-    return url_site(url) or normalise_inline(unit.file_stem) or default_outlet
+    (``apnews.com``), else its file's name when that holds a word (``2025-07-putin-talks``; not
+    a number or a hash such as ``005`` or ``9b22f5fd``), else ``default_outlet``."""
+    stem = normalise_inline(unit.file_stem)
+    return url_site(url) or (stem if _A_WORD.search(stem) else "") or default_outlet
+
+
+_A_WORD = re.compile(r"[^\W\d_]{3}")  # three letters in a row
 
 
 def _markdown_fields(text: str, source: str) -> dict:

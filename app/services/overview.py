@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from app.domain import Article
+from app.text.chunking import split_sentences
 
 # the kinds of name a reader recognises a story by (spaCy's entity labels)
 TOPIC_LABELS = {"PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "FAC", "PRODUCT", "WORK_OF_ART", "LAW"}
@@ -36,10 +37,12 @@ class CorpusOverview:
 
 
 def lead(article: Article) -> str:
-    """The article's opening sentence (at most LEAD_CHARS characters of it)."""
+    """The article's opening sentence (of its first LEAD_CHARS characters; a heading line, such
+    as a title at the top of the text, is passed over), split as chunking splits sentences."""
     text = article.text.strip()[:LEAD_CHARS]
-    end = re.search(r"[.!?](?=\s|$)", text)
-    return text[: end.end()] if end else text
+    found = split_sentences(text)
+    first = next((s for s in found if not s.heading), found[0] if found else None)
+    return text[first.start : first.end] if first else text
 
 
 def names(doc) -> list[tuple[str, str]]:

@@ -29,10 +29,12 @@ from tests.conftest import JULY_OUTLET, REPO, SEED_CORPUS, make_settings
 from tests.test_ui_concurrency import SlowFakeChatModel
 from tests.test_web_ingest import site  # noqa: F401 (pages and feeds served on 127.0.0.1)
 
-pytestmark = [
+# Gradio's dataframe warnings, for every browser test module
+GRADIO_WARNINGS = [
     pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
     pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
 ]
+pytestmark = GRADIO_WARNINGS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -41,6 +43,7 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 SCREENSHOTS = REPO / "docs" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 860}
+PHONE = {"width": 390, "height": 844}
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 TIMEOUT_MS = 60_000
 

@@ -59,7 +59,7 @@ def test_the_corpus_card_counts_outlets_dates_and_names(nlp):
     assert "Reyes" in card.topics and "Meridian Bank" in card.topics
     # headline case makes no name of a common word: the card reads the opening sentences
     assert not {"Ferry Line", "Storm Repairs", "Rail Strike"} & set(card.topics)
-    html = render_index_status("2026-12-07T08:00:00+00:00", 3, card)
+    html = render_index_status("2026-12-07T08:00:00+00:00", card)
     assert "<b>3</b> articles from Wire A and Harbour Post" in html
     assert "1 December 2024 to 4 March 2025" in html and "About: " in html and "Index updated" in html
 
@@ -84,7 +84,7 @@ def test_a_plain_question_needs_a_person_or_an_organisation():
 
 def test_an_empty_corpus_has_an_empty_card():
     assert build_overview([], lambda texts: []) == CorpusOverview()
-    assert "<b>0</b> articles" in render_index_status("", 0)
+    assert "<b>0</b> articles" in render_index_status("", CorpusOverview())
 
 
 def sentence(text: str, score: float, outlet: str = "Wire A") -> SourceSentence:

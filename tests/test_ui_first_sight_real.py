@@ -20,18 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_ui_browser import SCREENSHOTS, Tab, assert_untouched, browser, real_app
+from tests.conftest import REPO
+from tests.test_ui_browser import GRADIO_WARNINGS, PHONE, SCREENSHOTS, Tab, assert_untouched, browser, real_app
 
 __all__ = ["browser", "real_app"]  # the fixtures, shared with test_ui_browser
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.llm,
-    pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
-    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
-]
-PHONE = {"width": 390, "height": 844}
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.llm, *GRADIO_WARNINGS]
 STOP_LIMIT_S = 1.0
 
 # every state of the newest bot message until it is final: its HTML pieces, as the reader sees them
@@ -97,7 +91,7 @@ def test_phone_first_screen_sources_corpus_and_export(browser, real_app):
         data = json.loads(exported)
         assert data["model"] and "/" not in data["model"], data["model"]
         assert data["index"]["articles"] == 2 and data["index"]["updated"], data["index"]
-        for path in (str(Path.home()), os.path.join(str(Path.home()), ".cache"), str(REPO_ROOT)):
+        for path in (str(Path.home()), os.path.join(str(Path.home()), ".cache"), str(REPO)):
             assert path not in exported, f"the export holds a path of the server: {path}"
 
         # the corpus tab on a phone: cards, readable; a tap opens the article into view
@@ -186,6 +180,3 @@ def test_the_draft_never_shows_unchecked_words_and_stop_acts_at_once(browser, re
         assert_untouched(tab)
     finally:
         tab.close()
-
-
-REPO_ROOT = Path(__file__).resolve().parent.parent

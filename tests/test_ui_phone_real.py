@@ -13,18 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_ui_browser import SCREENSHOTS, Tab, assert_untouched, browser, real_app
+from tests.test_ui_browser import GRADIO_WARNINGS, PHONE, SCREENSHOTS, Tab, assert_untouched, browser, real_app
 
 __all__ = ["browser", "real_app"]  # the fixtures, shared with test_ui_browser
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.llm,
-    pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
-    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
-]
-PHONE = {"width": 390, "height": 844}
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.llm, *GRADIO_WARNINGS]
 
 # seconds from Ask to the first words of the answer (streamed draft or final) in the new bot row
 FIRST_TEXT = """

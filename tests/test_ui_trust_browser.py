@@ -11,17 +11,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_ui_browser import CHROMIUM_ARGS, SCREENSHOTS, TIMEOUT_MS, Tab, assert_untouched, browser, fake_app
+from tests.test_ui_browser import (
+    CHROMIUM_ARGS,
+    GRADIO_WARNINGS,
+    PHONE,
+    SCREENSHOTS,
+    TIMEOUT_MS,
+    Tab,
+    assert_untouched,
+    browser,
+    fake_app,
+)
 
 __all__ = ["browser", "fake_app"]  # the fixtures, shared with test_ui_browser
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
-    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
-]
-PHONE = {"width": 390, "height": 844}
+pytestmark = [pytest.mark.browser, pytest.mark.slow, *GRADIO_WARNINGS]
 assert CHROMIUM_ARGS  # the same launch flags (the browser fixture)
 
 

@@ -109,10 +109,10 @@ def _denials(head, clause) -> list:
     """What denies a predicate: "not", "never", "no longer", "no talks", "nobody", or a verb that
     denies its complement ("*failed* to approve")."""
     negations = lexicon().negations
-    out = [c for t in dict.fromkeys((head, clause)) for c in t.children if c.dep_ == "neg" or c.lower_ in negations]
+    out = [c for t in dict.fromkeys((head, clause)) for c in t.children if _negating(c)]
     for c in clause.children:
         if c.dep_ == "advmod":  # "no longer"
-            out += [d for d in c.children if d.dep_ == "neg" or d.lower_ in negations]
+            out += [d for d in c.children if _negating(d)]
         if c.dep_ in _SUBJECT_DEPS | {"dobj", "attr"}:  # "nobody", "no talks"
             out += (
                 [c] if c.lower_ in negations else [d for d in c.children if d.dep_ == "det" and d.lower_ in negations]
@@ -130,19 +130,15 @@ def main_clause_negated(doc) -> bool:
     is not inside a clause that only modifies the statement (a condition, a time, a relative
     clause). "Trump warned he may abandon the talks if there is no progress" states no
     denial; "He said there was no progress" does (reported speech is what is said)."""
-    negations = lexicon().negations
-    for token in doc:
-        if not (token.dep_ == "neg" or token.lower_ in negations or token.lower_.endswith("n't")):
-            continue
-        node, subordinate = token, False
-        while node.head.i != node.i:
-            if node.dep_ in _SUBORDINATE_DEPS:
-                subordinate = True
-                break
-            node = node.head
-        if not subordinate:
-            return True
-    return False
+    return any(
+        (_negating(t) or t.lower_.endswith("n't")) and not any(n.dep_ in _SUBORDINATE_DEPS for n in [t, *t.ancestors])
+        for t in doc
+    )
+
+
+def _negating(token) -> bool:
+    """A negation word: spaCy's ``neg`` ("not", "never") or one of the lexicon's ("no", "nobody")."""
+    return token.dep_ == "neg" or token.lower_ in lexicon().negations
 
 
 def _opposite(a, b) -> bool:

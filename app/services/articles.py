@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import yaml
 
@@ -33,7 +34,7 @@ class ArticleService:
         self._retriever = retriever
         self._corpus_dir = Path(corpus_dir) if corpus_dir else None
         self._nlp = nlp  # the shared spaCy pipeline (app.text.nlp.Nlp); None: the card names no topics
-        self._overview: tuple[tuple, CorpusOverview] | None = None
+        self._overview: tuple[IndexVersion, CorpusOverview] | None = None
 
     def list(self, filters: Filters | None = None) -> list[Article]:
         """The indexed articles that pass the filters, newest first."""
@@ -72,11 +73,10 @@ class ArticleService:
 
     def overview(self) -> CorpusOverview:
         """The corpus card (``app.services.overview``), recomputed when the index changes."""
-        articles = self.list()
-        stamp = (self.updated(), len(articles), articles[0].doc_id if articles else "")
-        if self._overview is None or self._overview[0] != stamp:
+        version = self.index_version()
+        if self._overview is None or self._overview[0] != version:
             parse_many = self._nlp.parse_many if self._nlp is not None else _no_names
-            self._overview = (stamp, build_overview(articles, parse_many))
+            self._overview = (version, build_overview(self._retriever.articles(), parse_many))
         return self._overview[1]
 
     def examples(self) -> Examples:
@@ -103,8 +103,4 @@ def _strings(values: object) -> list[str]:
 
 def _no_names(texts: list[str]) -> list:
     """A parse with no entities, for a service built without the pipeline."""
-
-    class _Doc:
-        ents: tuple = ()
-
-    return [_Doc() for _ in texts]
+    return [SimpleNamespace(ents=()) for _ in texts]

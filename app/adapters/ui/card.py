@@ -12,7 +12,7 @@ from app.services.overview import CorpusOverview
 from app.text.dates import format_date
 
 
-def render_index_status(updated: str, articles: int, overview: CorpusOverview | None = None) -> str:
+def render_index_status(updated: str, overview: CorpusOverview) -> str:
     """The corpus card at the top of the page: how many articles, from which outlets, over which
     dates, what they are about, and when an ingest last changed the index."""
     when = ""
@@ -23,7 +23,7 @@ def render_index_status(updated: str, articles: int, overview: CorpusOverview | 
         except ValueError:
             when = f"Index updated {esc(updated)} · "
     api = '<a class="nr-link" href="/docs" target="_blank" rel="noopener noreferrer">HTTP API</a>'
-    overview = overview or CorpusOverview(articles=articles)
+    articles = overview.articles
     noun = "article" if articles == 1 else "articles"
     head = [f"<b>{articles:,}</b> {noun}"]
     if overview.outlets:

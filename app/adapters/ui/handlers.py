@@ -147,9 +147,9 @@ class Handlers:
         and, once the model reads, the article sentence being checked; (Final, None) at the end.
         The model's words are never shown unchecked: a token only tells which sentence it reads."""
         started = time.time()
-        yield None, render_checking(Progress(STAGE_TEXT["retrieving"], started), None)
-        events = self.services.serving.stream(question, history, filters, client=f"ui:{session}", session=session)
         note, reading, considered, draft = Progress(STAGE_TEXT["retrieving"], started), [], None, ""
+        yield None, render_checking(note, None)
+        events = self.services.serving.stream(question, history, filters, client=f"ui:{session}", session=session)
         for event in events:
             if isinstance(event, Stage):
                 text = STAGE_TEXT.get(event.name, event.name).format(**{"sources": "", **event.detail})
@@ -193,9 +193,8 @@ class Handlers:
         return summary, rows, gr.update(choices=choices, value=kept), self.index_status()
 
     def index_status(self) -> str:
-        """ "Index updated <time> · N articles" for the page header."""
-        articles, _chunks = self.articles.counts()
-        return render_index_status(self.articles.updated(), articles, self.articles.overview())
+        """The corpus card at the top of the page (articles, outlets, dates, topics, index date)."""
+        return render_index_status(self.articles.updated(), self.articles.overview())
 
     def open_article(self, rows, evt: gr.SelectData):
         doc_id = None

@@ -94,7 +94,8 @@ def test_stop_ends_a_generation_while_its_prompt_is_read_and_the_next_reply_is_u
     long_question = [READING, HumanMessage(f"Passages: {' '.join([PASSAGE] * 50)}\nQuestion: When did it open?")]
     chat._llm.reset()
     before = "".join(c.text for c in chat.stream(ask("When did the bridge open?")))
-    chat._llm.reset()
+    # the long prompt shares the instructions with the one before (read from the cache), so
+    # the step abandoned is past them: llama.cpp must drop that step alone, not the cache
     pieces: list[str] = []
     finished = threading.Event()
 
@@ -110,7 +111,8 @@ def test_stop_ends_a_generation_while_its_prompt_is_read_and_the_next_reply_is_u
     assert finished.wait(5)
     took = time.perf_counter() - stopped
     print(f"\nllama.cpp: a prompt being read stopped {took:.2f} s after cancel")
-    # at the end of the 512-token slice being read (about 5 s here), not after the whole prompt
-    assert took < 7.0 and "".join(pieces) == "", (took, pieces)
-    # the cache a stopped prompt leaves behind gives the same reply as a fresh one
+    # within the slice being read (llama.cpp's abort callback), not at its end (about 5 s) or the prompt's
+    assert took < 1.0 and "".join(pieces) == "", (took, pieces)
+    # the cache a stopped prompt leaves behind (its cached instructions) gives the same reply
+    assert chat._llm.n_tokens > 0
     assert "".join(c.text for c in chat.stream(ask("When did the bridge open?"))) == before

@@ -7,7 +7,8 @@ real parts (MiniLM, Chroma, the 1.5B model) on the seed corpus:
   the JSON export names no path of the server;
 * while five questions are answered, every draft state shows only the stage and a sentence
   of the articles marked "checking", never the model's unchecked words;
-* Stop says "Stopped" within a second, and the model is free for the next question.
+* Stop says "Stopped" within a second, the model itself stops within that second (llama.cpp's
+  abort callback), and it is free for the next question.
 
 Screenshots go to docs/screenshots/ (first-sight-phone.png, corpus-phone.png, checking.png)."""
 
@@ -165,12 +166,21 @@ def test_the_draft_never_shows_unchecked_words_and_stop_acts_at_once(browser, re
         tab.ask(fresh)
         page.locator("#nr-stop").wait_for(state="visible")
         page.locator("#nr-chat .nr-considered, #nr-chat .nr-checking").first.wait_for()
+        model = service.llm
+        waited = time.perf_counter()
+        while not model.busy and time.perf_counter() - waited < 10:  # the stage is shown just before
+            time.sleep(0.01)
+        assert model.busy  # the model is reading the prompt or writing the reply
         started = time.perf_counter()
         page.locator("#nr-stop").click()
         page.get_by_text("Stopped.").wait_for(timeout=10_000)
         took = time.perf_counter() - started
-        print(f"\nbrowser, real model: Stop said 'Stopped' after {took:.2f} s")
+        while model.busy and time.perf_counter() - started < 10:
+            time.sleep(0.02)
+        freed = time.perf_counter() - started
+        print(f"\nbrowser, real model: Stop said 'Stopped' after {took:.2f} s; the model stopped after {freed:.2f} s")
         assert took <= STOP_LIMIT_S, f"Stop took {took:.2f} s"
+        assert freed <= STOP_LIMIT_S, f"the model went on for {freed:.2f} s after Stop"
         page.locator("#nr-ask").wait_for(state="visible")
         asked = time.perf_counter()
         tab.ask("Who leads the Kremlin's delegation?")  # the stopped question left no turn behind

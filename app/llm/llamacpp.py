@@ -55,7 +55,7 @@ class ChatLlamaCpp(ChatCapabilities, BaseChatModel):
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _kind: str | None = PrivateAttr(default=None)
     _snapshots: OrderedDict = PrivateAttr(default_factory=OrderedDict)
-    _cancel: threading.Event = PrivateAttr(default_factory=threading.Event)
+    _cancel: _StopFlag = PrivateAttr(default_factory=lambda: _StopFlag())
 
     @property
     def _llm_type(self) -> str:
@@ -91,12 +91,20 @@ class ChatLlamaCpp(ChatCapabilities, BaseChatModel):
             except (ValueError, OSError, RuntimeError) as exc:
                 raise ModelError(f"llama.cpp could not load {self.model_path}: {exc}") from exc
             self._llm.eval = _cancellable(self._llm.eval, self._cancel)
+            self._cancel.attach(self._llm.ctx)
         return self
 
+    @property
+    def busy(self) -> bool:
+        """Whether a generation holds the model now."""
+        return self._lock.locked()
+
     def cancel(self) -> None:
-        """Stop the generation under way at its next step: after the slice of the prompt being
-        read (``CANCEL_SLICE`` tokens, up to about 5 s on 2 cores) or the token being written.
-        The stream then ends with what it has, and the model is free."""
+        """Stop the generation under way at once: llama.cpp abandons the step it is computing
+        (its abort callback, read between the graph's operations), whether it is reading the
+        prompt or writing a token. The stream then ends with what it has, and the model is
+        free. Where the abort callback cannot be set (no C library found), it stops after the
+        slice of the prompt being read (``CANCEL_SLICE`` tokens, up to about 5 s on 2 cores)."""
         self._cancel.set()
 
     def _stream(
@@ -236,16 +244,62 @@ class Cancelled(Exception):
     """The generation was stopped (``ChatLlamaCpp.cancel``) while its prompt was read."""
 
 
-def _cancellable(evaluate, cancel: threading.Event):
-    """``Llama.eval`` reading the prompt in slices, looking at ``cancel`` between them. A slice
-    read is kept whole in the cache (its tokens count), so a stopped prompt leaves the cache
-    as consistent as a finished one: the next prompt reuses what matches."""
+class _StopFlag:
+    """Stop, as a ``threading.Event`` for Python and as one byte for llama.cpp.
+
+    llama.cpp calls its abort callback between the operations of every step it computes, from
+    its compute threads. A Python callback would take the interpreter's lock hundreds of times a
+    token, and wait for it whenever another thread holds it (the server, a parse). So the
+    callback is the C library's own ``strlen`` over a two-byte buffer: ``"\\0\\0"`` reads 0
+    (go on) and ``"\\1\\0"`` reads 1 (stop). Nothing runs in Python during a step."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._byte = ctypes.create_string_buffer(2)
+        self._callback = None  # kept referenced while llama.cpp holds it
+
+    def attach(self, ctx) -> bool:
+        """Install the abort callback on a llama.cpp context; False when it cannot be."""
+        try:
+            import llama_cpp
+
+            strlen = ctypes.cast(ctypes.CDLL(None).strlen, ctypes.c_void_p).value
+            self._callback = llama_cpp.ggml_abort_callback(strlen)
+            llama_cpp.llama_set_abort_callback(ctx, self._callback, ctypes.cast(self._byte, ctypes.c_void_p))
+        except (OSError, AttributeError, TypeError):  # no C library by that name: stop between slices
+            self._callback = None
+            return False
+        return True
+
+    def set(self) -> None:
+        self._event.set()
+        self._byte[0] = 1
+
+    def clear(self) -> None:
+        self._byte[0] = 0
+        self._event.clear()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+
+def _cancellable(evaluate, cancel: _StopFlag):
+    """``Llama.eval`` reading the prompt in slices, looking at ``cancel`` between them (and
+    within them, through llama.cpp's abort callback). A slice read is kept whole in the cache
+    (its tokens count) and an abandoned one not at all (``Llama.eval`` drops what lies past the
+    tokens on record before it reads more), so a stopped prompt leaves the cache as consistent
+    as a finished one: the next prompt reuses what matches."""
 
     def eval_in_slices(tokens) -> None:
         for start in range(0, len(tokens), CANCEL_SLICE):
             if cancel.is_set():
                 raise Cancelled
-            evaluate(tokens[start : start + CANCEL_SLICE])
+            try:
+                evaluate(tokens[start : start + CANCEL_SLICE])
+            except RuntimeError:
+                if cancel.is_set():  # llama_decode abandoned by the abort callback (returns 2)
+                    raise Cancelled from None
+                raise
 
     return eval_in_slices
 

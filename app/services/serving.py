@@ -46,7 +46,7 @@ class ServingService:
     def stop(self, session: str) -> None:
         """The session's asker pressed Stop: its questions no longer count as theirs, and when
         one is being answered by a model that writes one answer at a time (the in-process
-        llama.cpp), that model stops at its next step, so the next question need not wait."""
+        llama.cpp), that model stops at once (``ChatLlamaCpp.cancel``), so the next question need not wait."""
         answering = self.gate.answering(session)
         self.gate.abandon(session)
         cancel = getattr(self.answers.llm, "cancel", None)

@@ -73,7 +73,7 @@ class Handlers:
 
     def stop(self, request: gr.Request = None) -> None:
         """Stop pressed: the session's answer says so at once (its events are read in a worker,
-        ``_pumped``); the model stops at its next step (``ServingService.stop``) and the worker
+        ``_pumped``); the model stops at once (``ServingService.stop``) and the worker
         closes the stream, which frees the gate."""
         session = getattr(request, "session_hash", None) or ""
         self._stops.setdefault(session, threading.Event()).set()

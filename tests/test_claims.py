@@ -465,3 +465,14 @@ def test_a_negation_inside_a_condition_does_not_deny_the_statement(settings, nlp
     checker = ClaimChecker(HybridRetriever(settings, HashingEmbedder()).load(), settings)
     report = checker.check("Reyes pressured the dock unions.")
     assert report.verdict != "contradicted" and not report.contradicting, report.as_dict()
+
+
+def test_a_name_that_opens_the_claim_is_named_as_written_not_as_a_common_noun(nlp):
+    claim = "Mavrodiyy proposed a meeting with the union in Leith"
+    assert nlp.parse(claim)[0].pos_ == "NOUN"  # the parse takes the opening name for a noun
+    found = decided(nlp, claim, "On Monday, Mavrodiyy's offer of a meeting was turned down in Leith.")
+    assert found.relation == "qualifies"
+    assert found.reason.startswith("speaks of Mavrodiyy"), found.reason
+    # a word the other text writes in lower case stays a common noun
+    lower = decided(nlp, "Tariffs rose in Leith in May", "In May the tariffs that Leith sets were debated.")
+    assert lower.reason.startswith("speaks of the tariffs and Leith"), lower.reason

@@ -287,9 +287,17 @@ def _as_written(span) -> str:
     return span.text
 
 
-def _is_named(token) -> bool:
-    """A name (no article before it): tagged so, an entity, or capitalised inside the sentence."""
-    return token.pos_ == "PROPN" or bool(token.ent_type_) or (token.i != token.sent.start and token.text[:1].isupper())
+def _is_named(token, elsewhere: str = "") -> bool:
+    """A name (no article before it): tagged so, an entity, or capitalised inside the sentence.
+    A capital that opens the sentence says nothing, so there the word is a name when the other
+    text (``elsewhere``) writes it capitalised after a word of its own ("Zelenskyy proposed …"
+    against "…, Zelenskyy's proposal")."""
+    if token.pos_ == "PROPN" or token.ent_type_:
+        return True
+    if token.i != token.sent.start:
+        return token.text[:1].isupper()
+    pattern = rf"\w\W+{re.escape(token.text)}\b"
+    return token.text[:1].isupper() and re.search(pattern, elsewhere) is not None
 
 
 def _listed(items: list[str]) -> str:
@@ -301,7 +309,7 @@ def _topic(claim: Statement, sentence: Statement, claim_doc=None) -> str:
     if claim_doc is None:
         return _listed(claim.spell(claim.names & sentence.all)) if claim.names & sentence.all else ""
     nouns = [
-        t.text if _is_named(t) else f"the {t.lower_ if t.i == t.sent.start else t.text}"
+        t.text if _is_named(t, sentence.text) else f"the {t.lower_ if t.i == t.sent.start else t.text}"
         for t in claim_doc
         if t.pos_ in ("NOUN", "PROPN")
         and t.dep_ != "compound"

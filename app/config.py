@@ -152,6 +152,12 @@ class Settings(BaseSettings):
     context_rank_weight: float = Field(
         0.25, ge=0, description="Sentence score: weight of 1/(1+rank) of the chunk the sentence comes from."
     )
+    context_checker_weight: float = Field(
+        0.0,
+        ge=0,
+        description="Sentence score: weight of the learned checker's P(the sentence answers the question); "
+        "0 leaves it out (and costs nothing).",
+    )
     context_answer_type_bonus: float = Field(
         0.3,
         ge=0,

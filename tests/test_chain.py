@@ -347,3 +347,29 @@ def test_sentences_seen_before_are_not_encoded_again(service):
     assert encoded == []
     similarity = {(s.doc_id, s.start): s.similarity for c in first.contexts for s in c.shown}
     assert similarity and all(similarity[(s.doc_id, s.start)] == s.similarity for c in again.contexts for s in c.shown)
+
+
+class ScoringChecker:
+    """A stand-in for the learned checker: P(answers) is 1 for sentences holding ``word``."""
+
+    def __init__(self, word: str):
+        self.word = word
+        self.calls = 0
+
+    def scores(self, question: str, sentences: list[str]) -> list[float]:
+        self.calls += 1
+        return [float(self.word in s) for s in sentences]
+
+
+def test_the_learned_checker_ranks_the_sentences_only_when_weighted(service, settings):
+    question = "Where are the port talks set to continue?"
+    checker = ScoringChecker("Dundee")
+    service.context_builder.checker = checker
+
+    def best() -> str:
+        prepared = service._prepare(question, [], None, {})
+        return max((s for c in prepared.contexts for s in c.candidates), key=lambda s: s.score).text
+
+    assert "Aberdeen" in best() and checker.calls == 0  # weight 0: not even asked
+    service.settings = settings.model_copy(update={"context_checker_weight": 5.0})
+    assert "Dundee" in best() and checker.calls == 1

@@ -25,7 +25,7 @@ SECTIONS: dict[str, list[str]] = {
     ).split(),
     "Context selection": (
         "context_tokens context_sentences context_sentences_open context_tokens_open "
-        "context_dense_weight context_rank_weight "
+        "context_dense_weight context_rank_weight context_checker_weight "
         "context_answer_type_bonus context_window_bonus context_recent_bonus "
         "context_date_group_score context_date_group_similarity"
     ).split(),

@@ -71,6 +71,7 @@ class ContextBuilder:
         self._sentences: OrderedDict[tuple[str, int], list[Sentence]] = OrderedDict()
         self._vectors: OrderedDict[str, object] = OrderedDict()  # sentence text -> its embedding
         self._vectors_lock = threading.Lock()
+        self.checker = None  # the learned checker (app/answer/check/learned.py), when one is loaded
 
     def _article_sentences(self, doc_id: str) -> tuple[str, list[Sentence]]:
         article = self.retriever.article(doc_id)
@@ -141,18 +142,23 @@ class ContextBuilder:
 
     def score(self, frame: QuestionFrame, sentences: list[SourceSentence], intent: TimeIntent) -> None:
         """Relevance of each sentence: IDF-weighted share of the question's terms it
-        holds, the rank of its chunk, whether it holds the kind of thing asked for (a
-        number for "how many", a name for "who"), and the question's time words."""
+        holds, the rank of its chunk, its embedding similarity, the learned checker's
+        P(it answers the question) when weighted, whether it holds the kind of thing asked
+        for (a number for "how many", a name for "who"), and the question's time words."""
         q = frame.terms.all
         weights = {t: self.retriever.idf(t) for t in q}
         total = sum(weights.values()) or 1.0
         newest = max((s.published for s in sentences), default="")
         wants = frame.answer_kind
         cfg = self.settings
-        for s in sentences:
+        checked = [0.0] * len(sentences)
+        if cfg.context_checker_weight and self.checker is not None and sentences:
+            checked = self.checker.scores(frame.text, [s.text for s in sentences])
+        for s, answers in zip(sentences, checked, strict=True):
             found = terms(s.text)
             overlap = sum(weights[t] for t in q & found.all) / total
             s.score = overlap + cfg.context_rank_weight / (1 + s.passage_rank) + cfg.context_dense_weight * s.similarity
+            s.score += cfg.context_checker_weight * answers
             if (wants == "number" and found.numbers - q) or (wants == "name" and named_terms(s.text) - frame.named - q):
                 s.score += cfg.context_answer_type_bonus
             if intent.window and intent.contains(s.published):

@@ -63,6 +63,7 @@ class AnswerService:
         decider = load_decider(str(settings.answer_model or DEFAULT_MODEL))
         learned = load_checker(str(settings.checker_model or DEFAULT_CHECKER))
         self.reader = SpanReader(settings, retriever, llm, self.nlp, decider, learned)
+        self.context_builder.checker = learned
         self.replier = Replier(settings, retriever, decider, self.nlp)
 
     @property

@@ -4,8 +4,12 @@ gold item of any set is copied here)."""
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 
+from app.adapters.ui.render import render_claim
 from app.claims.checker import ClaimChecker
 from app.services.ingest import ingest
 from tests.conftest import make_settings, write_article
@@ -55,3 +59,12 @@ def test_a_negated_passage_contradicts_the_claim_end_to_end(tmp_path):
     fares = checker.check("Ferry fares fell last year")
     assert fares.verdict == "contradicted", fares.as_dict()
     assert fares.contradicting[0].reason.startswith("North Desk, 3 March 2025, says ferry fares *rose*")
+
+    # on the page each passage marks its own sentence inside its paragraph (one under a heading too)
+    articles = {a.doc_id: a for a in checker.retriever.articles()}
+    for claim in ("Norland and Estmark have held direct ferry talks since 2021", "Ferry fares fell last year"):
+        report = checker.check(claim)
+        page = render_claim(report, articles.get)
+        marked = [html.unescape(m) for m in re.findall(r'<mark class="nr-quote">(.*?)</mark>', page, re.S)]
+        quoted = [p.quote.text for p in report.supporting + report.contradicting + report.qualifying]
+        assert marked == quoted and quoted, (marked, quoted)

@@ -13,7 +13,7 @@ from app.answer.check.features import Candidate, dependency_tie, features, span_
 from app.answer.context import SourceSentence
 from app.answer.prompts import display_order, numbered_context, reader_messages, reply_schema
 from app.answer.question import analyse_question
-from app.answer.reader import AnswerStream, parse_pick
+from app.answer.reader import AnswerStream, Pick, located, parse_pick
 
 
 def frame(nlp, question: str):
@@ -171,3 +171,20 @@ def test_typed_candidates_are_the_asked_kind_nearest_the_question_words(nlp):
     when = CheckContext(frame(nlp, "When did the board name its chief executive?"), nlp, shown, lambda d: text,
                    lambda t: 1.0, Decider.accept_all())  # fmt: skip
     assert [c.text for c, _ in typed_candidates(when, 3, None)] == ["Monday"]
+
+
+def test_the_words_the_model_copied_name_its_sentence_when_its_number_does_not():
+    shown = [
+        sentence("The ferry board met on Monday."),
+        sentence("Its chair said the fares would stay frozen until the spring, officials said.", start=31),
+        sentence("Dock workers plan a strike on Friday.", start=108),
+    ]
+    miscounted = Pick(3, "the fares would stay frozen until the spring")
+    assert located(miscounted, shown) == Pick(2, "the fares would stay frozen until the spring")
+    assert located(Pick(2, "the fares would stay frozen"), shown).sentence == 2  # counted right
+    assert located(Pick(3, "officials"), shown).sentence == 3  # one word locates nothing
+    assert located(Pick(1, "said"), shown).sentence == 1
+    assert located(Pick(3, "a strike in May"), shown).sentence == 3  # words found nowhere: the number stands
+    twice = [*shown, sentence("Officials said the fares would stay frozen for now.", doc_id="wire/2")]
+    assert located(Pick(3, "the fares would stay frozen"), twice).sentence == 3  # in two sentences: not decided
+    assert located(Pick(0, ""), shown).sentence == 0

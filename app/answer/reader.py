@@ -75,6 +75,21 @@ def parse_pick(reply: str, n_sentences: int) -> Pick:
     return Pick(sentence, answer.strip())
 
 
+def _folded(text: str) -> str:
+    return " ".join(re.sub(r"[\u2018\u2019\u201c\u201d]", "'", text).lower().split())
+
+
+def located(pick: Pick, shown: list) -> Pick:
+    """The pick with its number set by its words: a small model miscounts the numbered
+    sentences more often than it miscopies one, so when the words it copied are not in the
+    sentence it numbered but are in exactly one other shown sentence, that one is its pick."""
+    words = _folded(pick.answer)
+    if not pick.sentence or len(words.split()) < 2 or words in _folded(shown[pick.sentence - 1].text):
+        return pick
+    holding = [i for i, s in enumerate(shown, start=1) if words in _folded(s.text)]
+    return replace(pick, sentence=holding[0]) if len(holding) == 1 else pick
+
+
 def number_distribution(chunks: list[tuple[str, dict]], key: str = "sentence") -> dict[int, float]:
     """The model's probabilities for each sentence number, read from the log-probabilities of
     the token it wrote after ``"sentence":`` (its top alternatives included); {} when the
@@ -256,11 +271,13 @@ class SpanReader:
             reply += token
             chunks.append((token, meta))
         t = time.perf_counter()
-        pick = parse_pick(reply, len(shown))
+        written = parse_pick(reply, len(shown))
+        pick = located(written, shown)  # a miscounted number is not another item of a list either
         distribution = number_distribution(chunks)
         also = self.settings.sentence_also_probability
         likely = sorted(distribution.items(), key=lambda kv: -kv[1])
-        numbers = [pick.sentence] + [n for n, p in likely if n and n != pick.sentence and p >= also]
+        skip = (0, pick.sentence, written.sentence)
+        numbers = [pick.sentence] + [n for n, p in likely if n not in skip and p >= also]
         chosen = [shown[n - 1] for n in numbers[:MAX_SENTENCES] if 0 < n <= len(shown)] if pick.sentence else []
         if frame.shape == "yesno":  # a sentence that states the asked predicate, negated or not, says yes or no
             stated = stating(frame, shown, self.nlp)

@@ -112,6 +112,7 @@ KIND_WORDS = {
     "person": "a person",
     "organisation": "an organisation",
     "place": "a place",
+    "nationality": "a nationality",
     "time": "a date or time",
     "money": "a sum of money",
     "percent": "a percentage",
@@ -121,27 +122,50 @@ KIND_WORDS = {
 
 def _located(ent) -> bool:
     """A place named as where something is or happens: the object of a preposition ("in X",
-    "to X"), not an actor ("X said")."""
-    return ent.root.dep_ == "pobj" and ent.root.head.pos_ == "ADP"
+    "to X"), not an actor ("X said", or the doer of a passive: "mediated by X")."""
+    head = ent.root.head
+    return ent.root.dep_ == "pobj" and head.pos_ == "ADP" and head.dep_ != "agent"
+
+
+def _ent_kinds(ent) -> set[str]:
+    """What an entity of the span can answer: a place that is where something is ("in X") is
+    a place only, and a people's adjective ("a German film": a nationality or a group as a
+    modifier) describes something, it is not a person or an organisation that acts."""
+    if ent.label_ in PLACE_LABELS and _located(ent):
+        return {"place"}
+    if ent.label_ == "NORP" and ent.root.pos_ == "ADJ":
+        return {"nationality"}
+    return set(LABEL_KINDS.get(ent.label_, set()))
+
+
+def _doers_only(candidate: Candidate, doc) -> bool:
+    """Whether every name of a place or an organisation in a clause-long span is the doer of a
+    passive ("talks mediated by X"): the span says who did something, not where."""
+    ents = [e for e in doc.ents if e.start_char < candidate.end and e.end_char > candidate.start]
+    places = [e for e in ents if e.label_ in PLACE_LABELS | {"ORG"}]
+    return bool(places) and all(e.root.head.dep_ == "agent" for e in places)
 
 
 def off_type(frame, candidate: Candidate, doc) -> str:
     """Why a short span cannot answer a typed question ("it names a place; the question asks
     for a person or an organisation"), or "" when it can. Only spans whose every entity or
     number is of another kind; a place that is a preposition's object ("in X") is a place, not
-    an organisation that acts. Clause-long spans and loose names are left to the model."""
+    an organisation that acts. Clause-long spans and loose names are left to the model, but for
+    one: a clause whose places are all doers of a passive ("mediated by X") does not say where."""
     wanted = frame.expects - {"name", "clause"}
     # only what a question word itself asks for: "which star" or "what club" is typed by its
     # noun, which the lexicon reads less surely (a "star" of a walk of fame is a number)
     if frame.open or not wanted or frame.wh not in GATED_WH:
         return ""
     kinds, loose = span_kinds(candidate, doc)
+    if "clause" in kinds and frame.wh == "where" and _doers_only(candidate, doc):
+        return "it names who did something, not where; the question asks for a place"
     if loose or "clause" in kinds:
         return ""
     found: set[str] = set()
     for ent in doc.ents:
         if ent.start_char < candidate.end and ent.end_char > candidate.start:
-            found |= {"place"} if ent.label_ in PLACE_LABELS and _located(ent) else LABEL_KINDS.get(ent.label_, set())
+            found |= _ent_kinds(ent)
     for q in quantities(candidate.text):
         found |= NUMBER_KINDS.get(q.kind, set())
     found -= {"name"}

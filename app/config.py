@@ -153,10 +153,7 @@ class Settings(BaseSettings):
         0.25, ge=0, description="Sentence score: weight of 1/(1+rank) of the chunk the sentence comes from."
     )
     context_checker_weight: float = Field(
-        0.0,
-        ge=0,
-        description="Sentence score: weight of the learned checker's P(the sentence answers the question); "
-        "0 leaves it out (and costs nothing).",
+        0.0, ge=0, description="Sentence score: weight of the learned checker's P(it answers); 0: not asked."
     )
     context_answer_type_bonus: float = Field(
         0.3,
@@ -173,14 +170,11 @@ class Settings(BaseSettings):
         0.75,
         ge=0,
         le=1,
-        description="An article of another date gets its own answer when its best sentence scores "
-        "this share of the best.",
+        description="An article of another date gets its own answer when its best sentence "
+        "scores this share of the best.",
     )
     context_date_group_similarity: float = Field(
-        0.2,
-        ge=0,
-        le=2,
-        description="... and its best similarity is at most this far below the best.",
+        0.2, ge=0, le=2, description="... and its best similarity is at most this far below the best."
     )
 
     # --- answering ----------------------------------------------------------------

@@ -62,7 +62,7 @@ class Context:
 class ContextBuilder:
     """Turns retrieved passages into a prompt context within a token budget."""
 
-    def __init__(self, retriever: HybridRetriever, settings: Settings):
+    def __init__(self, retriever: HybridRetriever, settings: Settings, checker=None):
         self.retriever = retriever
         self.settings = settings
         self.max_sentences = settings.context_sentences
@@ -71,7 +71,7 @@ class ContextBuilder:
         self._sentences: OrderedDict[tuple[str, int], list[Sentence]] = OrderedDict()
         self._vectors: OrderedDict[str, object] = OrderedDict()  # sentence text -> its embedding
         self._vectors_lock = threading.Lock()
-        self.checker = None  # the learned checker (app/answer/check/learned.py), when one is loaded
+        self.checker = checker  # the learned checker (app/answer/check/learned.py), when one is loaded
 
     def _article_sentences(self, doc_id: str) -> tuple[str, list[Sentence]]:
         article = self.retriever.article(doc_id)

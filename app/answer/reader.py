@@ -21,6 +21,7 @@ from functools import cache
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
+from app.answer.check.align import locate
 from app.answer.check.arithmetic import compute, parse_items
 from app.answer.check.decide import Decider
 from app.answer.check.learned import LearnedChecker
@@ -75,18 +76,19 @@ def parse_pick(reply: str, n_sentences: int) -> Pick:
     return Pick(sentence, answer.strip())
 
 
-def _folded(text: str) -> str:
-    return " ".join(re.sub(r"[\u2018\u2019\u201c\u201d]", "'", text).lower().split())
-
-
 def located(pick: Pick, shown: list) -> Pick:
     """The pick with its number set by its words: a small model miscounts the numbered
-    sentences more often than it miscopies one, so when the words it copied are not in the
-    sentence it numbered but are in exactly one other shown sentence, that one is its pick."""
-    words = _folded(pick.answer)
-    if not pick.sentence or len(words.split()) < 2 or words in _folded(shown[pick.sentence - 1].text):
+    sentences more often than it miscopies one, so when the words it copied (verbatim, as
+    ``align.locate`` finds them) are not in the sentence it numbered but are in exactly one
+    other shown sentence, that one is its pick."""
+
+    def holds(sentence) -> bool:
+        span = locate(pick.answer, sentence.text)
+        return span is not None and span.exact
+
+    if not pick.sentence or len(pick.answer.split()) < 2 or holds(shown[pick.sentence - 1]):
         return pick
-    holding = [i for i, s in enumerate(shown, start=1) if words in _folded(s.text)]
+    holding = [i for i, s in enumerate(shown, start=1) if holds(s)]
     return replace(pick, sentence=holding[0]) if len(holding) == 1 else pick
 
 

@@ -59,11 +59,10 @@ class AnswerService:
         self.retriever = retriever
         self._llm = llm
         self.nlp = shared_nlp(settings.nlp_model)
-        self.context_builder = ContextBuilder(retriever, settings)
         decider = load_decider(str(settings.answer_model or DEFAULT_MODEL))
         learned = load_checker(str(settings.checker_model or DEFAULT_CHECKER))
+        self.context_builder = ContextBuilder(retriever, settings, learned)
         self.reader = SpanReader(settings, retriever, llm, self.nlp, decider, learned)
-        self.context_builder.checker = learned
         self.replier = Replier(settings, retriever, decider, self.nlp)
 
     @property

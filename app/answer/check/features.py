@@ -120,11 +120,20 @@ KIND_WORDS = {
 }
 
 
+def _span_ents(candidate: Candidate, doc) -> list:
+    """The entities of the sentence's parse that overlap the span."""
+    return [e for e in doc.ents if e.start_char < candidate.end and e.end_char > candidate.start]
+
+
+def _passive_doer(ent) -> bool:
+    """The doer of a passive, "by X" ("talks mediated by X")."""
+    return ent.root.head.dep_ == "agent"
+
+
 def _located(ent) -> bool:
     """A place named as where something is or happens: the object of a preposition ("in X",
     "to X"), not an actor ("X said", or the doer of a passive: "mediated by X")."""
-    head = ent.root.head
-    return ent.root.dep_ == "pobj" and head.pos_ == "ADP" and head.dep_ != "agent"
+    return ent.root.dep_ == "pobj" and ent.root.head.pos_ == "ADP" and not _passive_doer(ent)
 
 
 def _ent_kinds(ent) -> set[str]:
@@ -141,9 +150,8 @@ def _ent_kinds(ent) -> set[str]:
 def _doers_only(candidate: Candidate, doc) -> bool:
     """Whether every name of a place or an organisation in a clause-long span is the doer of a
     passive ("talks mediated by X"): the span says who did something, not where."""
-    ents = [e for e in doc.ents if e.start_char < candidate.end and e.end_char > candidate.start]
-    places = [e for e in ents if e.label_ in PLACE_LABELS | {"ORG"}]
-    return bool(places) and all(e.root.head.dep_ == "agent" for e in places)
+    places = [e for e in _span_ents(candidate, doc) if e.label_ in PLACE_LABELS | {"ORG"}]
+    return bool(places) and all(_passive_doer(e) for e in places)
 
 
 def off_type(frame, candidate: Candidate, doc) -> str:
@@ -163,9 +171,8 @@ def off_type(frame, candidate: Candidate, doc) -> str:
     if loose or "clause" in kinds:
         return ""
     found: set[str] = set()
-    for ent in doc.ents:
-        if ent.start_char < candidate.end and ent.end_char > candidate.start:
-            found |= _ent_kinds(ent)
+    for ent in _span_ents(candidate, doc):
+        found |= _ent_kinds(ent)
     for q in quantities(candidate.text):
         found |= NUMBER_KINDS.get(q.kind, set())
     found -= {"name"}
@@ -180,9 +187,8 @@ def span_kinds(candidate: Candidate, doc) -> tuple[set[str], bool]:
     """The answer kinds the span holds (from its entities and numbers), and whether it
     holds only a loose name (a proper noun no entity covers)."""
     kinds: set[str] = set()
-    for ent in doc.ents:
-        if ent.start_char < candidate.end and ent.end_char > candidate.start:
-            kinds |= LABEL_KINDS.get(ent.label_, set())
+    for ent in _span_ents(candidate, doc):
+        kinds |= LABEL_KINDS.get(ent.label_, set())
     for q in quantities(candidate.text):
         kinds |= NUMBER_KINDS.get(q.kind, set())
     tokens = [t for t in doc if t.idx >= candidate.start and t.idx + len(t) <= candidate.end]

@@ -5,11 +5,13 @@
 Every candidate answer of a run (``sentences[].features`` of items.jsonl, written by the
 span reader with ``NEWSRAG_ANSWER_MODEL=none`` so that every candidate is kept) is a
 labelled example: 1 when showing it would be a correct answer to its gold item, 0 when
-the item is unanswerable or the answer is wrong. A logistic regression over the features
-gives P(correct); the threshold is the one that maximises the dev splits' balanced
-score (answer accuracy on answerable items, abstention on unanswerable ones). The
-fitted weights are written with the candidates they came from (a JSONL file beside the
-model, and its sha256), so anyone can refit and check.
+the item is unanswerable or the answer is wrong. A logistic regression over the features (or,
+with ``--model forest``, a random forest) gives P(correct); the threshold is the one that
+maximises the dev splits' balanced score (answer accuracy on answerable items, abstention on
+unanswerable ones); a forest's is chosen on the candidates' item-grouped out-of-fold
+probabilities. The cross-validated AUC is item-grouped too (one item's candidates never on
+both sides). The fitted model is written with the candidates it came from (a JSONL file
+beside the model, and its sha256) and its seed, so anyone can refit and check.
 
 Run it on dev runs only: the test splits are for reporting.
 """
@@ -87,21 +89,81 @@ def balanced_score(probabilities: dict, labels: dict, items: list[dict], thresho
     return right_answer / max(1, n_answerable), right_abstain / max(1, n_unanswerable)
 
 
-def fit(run_dirs: list[Path], c: float, drop: tuple[str, ...] = ()) -> tuple[dict, list[dict]]:
-    """The logistic model and its threshold over FEATURES less ``drop`` (an ablation)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import cross_val_score
+SEED = 0
+FOLDS = 5
+REPEATS = 5
+LEAF_GRID = (3, 5, 10)  # a forest's smallest leaf, chosen by cross-validated AUC
+TREES = 200
 
+
+def _model(kind: str, c: float, leaf: int = 5):
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    if kind == "forest":
+        return RandomForestClassifier(
+            n_estimators=TREES, min_samples_leaf=leaf, class_weight="balanced", random_state=SEED, n_jobs=1
+        )
+    return LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
+
+
+def out_of_fold(make, x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Each candidate's probability from models fitted without its item (item-grouped
+    ``FOLDS``-fold, averaged over ``REPEATS`` shuffles of the items): what the threshold is
+    chosen on, since a forest's probabilities for its own training rows are near their labels."""
+    out = np.zeros(len(y))
+    n_groups = int(groups.max()) + 1
+    for repeat in range(REPEATS):
+        fold = np.random.RandomState(SEED + repeat).permutation(n_groups)[groups] % FOLDS
+        for f in range(FOLDS):
+            train, held = fold != f, fold == f
+            if len(set(y[train])) < 2:
+                out[held] += float(y[train].mean())
+                continue
+            out[held] += make().fit(x[train], y[train]).predict_proba(x[held])[:, 1]
+    return out / REPEATS
+
+
+def _auc(y: np.ndarray, p: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, p))
+
+
+def _trees(model, names: list[str]) -> list[dict]:
+    """A fitted scikit-learn forest as the flat arrays ``decide.Tree`` reads."""
+    out = []
+    for estimator in model.estimators_:
+        t = estimator.tree_
+        value = t.value[:, 0, :]
+        p = value[:, 1] / np.maximum(value.sum(axis=1), 1e-12)
+        out.append({"feature": [int(max(f, 0)) for f in t.feature],
+                    "threshold": [round(float(v), 6) for v in t.threshold],
+                    "left": [int(v) for v in t.children_left], "right": [int(v) for v in t.children_right],
+                    "value": [round(float(v), 6) for v in p]})  # fmt: skip
+    return out
+
+
+def fit(run_dirs: list[Path], c: float, drop: tuple[str, ...] = (), kind: str = "logistic") -> tuple[dict, list[dict]]:
+    """The model (``kind``: logistic or forest) and its threshold over FEATURES less ``drop``
+    (an ablation). The threshold maximises the balanced dev score of the candidates'
+    probabilities: the fitted model's own for the logistic model, the out-of-fold ones for a
+    forest (whose probabilities for its own training rows are near their labels)."""
     rows = [e for run in run_dirs for e in examples(run)]
     if len({r["label"] for r in rows}) < 2:
         raise SystemExit("need both correct and wrong candidates to fit on")
     names = [k for k in FEATURES if k not in drop]
     x = np.array([[r["features"][k] for k in names] for r in rows])
     y = np.array([r["label"] for r in rows])
-    model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
-    cv_auc = cross_val_score(model, x, y, cv=5, scoring="roc_auc")
-    model.fit(x, y)
-    p = model.predict_proba(x)[:, 1]
+    keys = {key: i for i, key in enumerate(dict.fromkeys((r["run"], r["id"]) for r in rows))}
+    groups = np.array([keys[(r["run"], r["id"])] for r in rows])
+    leaf = 0
+    if kind == "forest":
+        scores = {n: _auc(y, out_of_fold(lambda n=n: _model(kind, c, n), x, y, groups)) for n in LEAF_GRID}
+        leaf = max(LEAF_GRID, key=lambda n: (round(scores[n], 3), -n))
+    held_out = out_of_fold(lambda: _model(kind, c, leaf), x, y, groups)
+    model = _model(kind, c, leaf).fit(x, y)
+    p = held_out if kind == "forest" else model.predict_proba(x)[:, 1]
     probabilities: dict = {}
     labels: dict = {}
     for row, prob in zip(rows, p, strict=True):
@@ -113,23 +175,27 @@ def fit(run_dirs: list[Path], c: float, drop: tuple[str, ...] = ()) -> tuple[dic
         key=lambda t: (sum(balanced_score(probabilities, labels, items, t)), -abs(t - 0.5)),
     )
     answer_acc, abstain_acc = balanced_score(probabilities, labels, items, best)
-    fitted = {
-        "features": names,
-        "coef": [round(float(w), 6) for w in model.coef_[0]],
-        "intercept": round(float(model.intercept_[0]), 6),
-        "threshold": round(float(best), 4),
-        "fitted_on": {
-            "runs": [str(r) for r in run_dirs],
-            "candidates": len(rows),
-            "correct": int(y.sum()),
-            "items": len(items),
-            "C": c,
-            "dropped": list(drop),
-            "cv_roc_auc": round(float(cv_auc.mean()), 4),
-            "dev_answer_accuracy": round(answer_acc, 4),
-            "dev_abstention_accuracy": round(abstain_acc, 4),
-            "date": time.strftime("%Y-%m-%d"),
-        },
+    fitted: dict = {"kind": kind, "features": names}
+    if kind == "forest":
+        fitted["forest"] = _trees(model, names)
+    else:
+        fitted["coef"] = [round(float(w), 6) for w in model.coef_[0]]
+        fitted["intercept"] = round(float(model.intercept_[0]), 6)
+    fitted["threshold"] = round(float(best), 4)
+    fitted["fitted_on"] = {
+        "runs": [str(r) for r in run_dirs],
+        "candidates": len(rows),
+        "correct": int(y.sum()),
+        "items": len(items),
+        "model": kind,
+        **({"C": c} if kind == "logistic" else {"trees": TREES, "min_samples_leaf": leaf, "seed": SEED}),
+        "dropped": list(drop),
+        "cv": f"item-grouped {FOLDS}-fold, {REPEATS} shuffles",
+        "cv_roc_auc": round(_auc(y, held_out), 4),
+        "threshold_on": "out-of-fold probabilities" if kind == "forest" else "the fitted model's probabilities",
+        "dev_answer_accuracy": round(answer_acc, 4),
+        "dev_abstention_accuracy": round(abstain_acc, 4),
+        "date": time.strftime("%Y-%m-%d"),
     }
     return fitted, rows
 
@@ -138,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.fit", description=__doc__.split("\n\n")[0])
     parser.add_argument("--run", action="append", required=True, help="a dev run folder (repeatable)")
     parser.add_argument("--out", required=True, help="the model file to write (app/answer/check/answerability.json)")
-    parser.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength")
+    parser.add_argument("--model", choices=("logistic", "forest"), default="logistic", help="the kind of model")
+    parser.add_argument("--c", type=float, default=1.0, help="the logistic model's inverse regularisation strength")
     parser.add_argument("--drop", default="", help="features to leave out, comma-separated (ablations)")
     args = parser.parse_args(argv)
     runs = [Path(r) for r in args.run]
@@ -149,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(drop) - set(FEATURES)
     if unknown:
         parser.error(f"unknown features: {sorted(unknown)}")
-    fitted, rows = fit(runs, args.c, drop)
+    fitted, rows = fit(runs, args.c, drop, args.model)
     out = Path(args.out)
     data = out.with_name(out.stem + "-candidates.jsonl")
     data.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows), encoding="utf-8")
@@ -157,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     fitted["fitted_on"]["data_sha256"] = hashlib.sha256(data.read_bytes()).hexdigest()
     out.write_text(json.dumps(fitted, indent=1) + "\n", encoding="utf-8")
     print(json.dumps(fitted["fitted_on"], indent=1))
-    for name, w in sorted(zip(fitted["features"], fitted["coef"], strict=True), key=lambda nw: -abs(nw[1])):
+    for name, w in sorted(zip(fitted["features"], fitted.get("coef", []), strict=False), key=lambda nw: -abs(nw[1])):
         print(f"  {name:<18} {w:+.3f}")
     return 0
 

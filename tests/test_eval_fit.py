@@ -47,6 +47,21 @@ def test_the_fit_separates_right_from_wrong_and_is_stored_with_its_data(tmp_path
     assert "q_cover" not in json.loads(out.read_text())["features"]
 
 
+def test_a_forest_can_be_fitted_and_is_read_without_scikit_learn(tmp_path):
+    """``--model forest``: its threshold is chosen on held-out probabilities; its file is read
+    by decide.py; the default is still the logistic model."""
+    run, out = _run(tmp_path, "dev-a"), tmp_path / "answerability.json"
+    assert fit.main(["--run", str(run), "--out", str(out), "--model", "forest"]) == 0
+    data = json.loads(out.read_text())
+    assert data["kind"] == "forest" and data["forest"] and "coef" not in data
+    assert data["fitted_on"]["min_samples_leaf"] in fit.LEAF_GRID and data["fitted_on"]["cv_roc_auc"] == 1.0
+    forest = load_decider(str(out))
+    assert forest.accepts({"q_cover": 0.9, "type_match": 1.0})[0] and not forest.accepts({"q_cover": 0.2})[0]
+    assert fit.main(["--run", str(run), "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["kind"] == "logistic" and len(data["coef"]) == len(data["features"])
+
+
 def test_the_fit_refuses_test_runs(tmp_path, capsys):
     assert fit.main(["--run", str(_run(tmp_path, "bbc-test")), "--out", str(tmp_path / "m.json")]) == 2
     assert "dev runs only" in capsys.readouterr().err

@@ -57,7 +57,6 @@ FEATURES = (
     "checker",
     "corroborated",
     "agree",
-    "swapped",
 )
 MODIFIER_DEPS = {"poss", "compound", "amod", "nmod"}
 
@@ -269,39 +268,6 @@ def modifier_conflict(question_doc, sentence_doc) -> float:
     return 0.0
 
 
-SWAP_LABELS = {"PERSON", "ORG", "GPE", "FAC", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"}
-
-
-def _name_words(span) -> set[str]:
-    return {t.text.lower() for t in span if t.is_alpha and not t.is_stop and len(t.text) > 1}
-
-
-def swapped_entity(question_doc, sentence_doc, start: int, end: int) -> float:
-    """1 when the question names someone or something (a person, organisation, place, work,
-    event...) that the sentence does not mention by any word of its name ("White" counts for
-    "Alan White") while the sentence names another of the same kind, neither in the question
-    nor the answer span (``start``-``end``): the same fact, of a neighbouring entity
-    ("Mozambique's deal" asked, "a deal with Tanzania" said). Nationalities are left out:
-    spaCy's NORP is an adjective in one sentence and a country in the next."""
-    if question_doc is None:
-        return 0.0
-    said = {t.text.lower() for t in sentence_doc}
-    asked_words = {t.text.lower() for t in question_doc}
-    others = [
-        e
-        for e in sentence_doc.ents
-        if e.label_ in SWAP_LABELS
-        and (e.end_char <= start or e.start_char >= end)
-        and _name_words(e)
-        and not _name_words(e) & asked_words
-    ]
-    for ent in question_doc.ents:
-        words = _name_words(ent)
-        if ent.label_ in SWAP_LABELS and words and not words & said and any(o.label_ == ent.label_ for o in others):
-            return 1.0
-    return 0.0
-
-
 def _after_publication(frame: QuestionFrame, published: str) -> bool:
     """Whether the question asks about a time that begins after the article was published
     ("in June 2025" of an article of May 2025): the article cannot report its outcome."""
@@ -352,7 +318,6 @@ def features(
         "missing_doc": _rarest_missing(asked, in_article, idf),
         "counts_head": counts_asked_noun(frame, candidate, doc),
         "modifier_conflict": modifier_conflict(frame.doc, doc),
-        "swapped": swapped_entity(frame.doc, doc, candidate.start, candidate.end),
         "sim": max(0.0, s.similarity),
         "sim_gap": max(0.0, best_similarity - s.similarity),
         "rank_rr": 1.0 / (1.0 + rank),

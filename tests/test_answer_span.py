@@ -84,6 +84,19 @@ def test_a_pick_that_only_repeats_the_question_is_not_an_answer(service):
     assert answer.abstained and answer.sentences[0].code == "vacuous"
 
 
+def test_a_pick_about_another_person_is_not_an_answer(service):
+    """The question names someone the articles never mention; the picked sentence names
+    another person in that place: the same fact, of someone else (whatever the answer model says)."""
+    question = "Where is the mediator Lena Ford expected to return?"
+    service.ask(question)
+    n = shown_number(service, TALKS.split(". ")[1])
+    service.llm = FakeChatModel(responses=[pick(n, "Dundee")] * 2)
+    assert service.ask(question).answer.startswith("**Dundee.**")
+    answer = service.ask("Where is the mediator Tom Hale expected to return?")
+    assert answer.abstained and answer.sentences[0].code == "other_subject"
+    assert answer.sentences[0].reason == "it is about Lena Ford; its article does not mention Tom Hale"
+
+
 def test_no_pick_abstains_and_offers_the_closest_passages(service):
     service.llm = FakeChatModel(responses=[pick(0, "")])
     answer = service.ask("Where are the port talks set to continue?")

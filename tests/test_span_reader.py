@@ -188,3 +188,27 @@ def test_the_words_the_model_copied_name_its_sentence_when_its_number_does_not()
     twice = [*shown, sentence("Officials said the fares would stay frozen for now.", doc_id="wire/2")]
     assert located(Pick(3, "the fares would stay frozen"), twice).sentence == 3  # in two sentences: not decided
     assert located(Pick(0, ""), shown).sentence == 0
+
+
+def test_a_name_asked_and_another_of_its_kind_said_is_another_entitys_fact(nlp):
+    from app.answer.check.features import swapped_entity
+    from app.text.textmatch import terms
+
+    def swapped(question: str, text: str, span: str, article: str = "") -> str:
+        start = text.index(span)
+        return swapped_entity(nlp.parse(question), nlp.parse(text), start, start + len(span), terms(article).all)
+
+    asked = "How much was the drummer Tom Hale fined?"
+    said = swapped(asked, "The singer Sarah Jones was fined £500 on Monday.", "£500")
+    assert said == "it is about Sarah Jones; its article does not mention Tom Hale"
+    assert not swapped(asked, "The drummer, Hale, was fined £500 on Monday.", "£500")  # a shorter form of the name
+    assert not swapped(asked, "He was fined £500 on Monday.", "£500")  # silent is not another
+    assert not swapped(asked, "Tom Hale was fined £500 after a row with Sarah Jones.", "£500")
+    # named elsewhere in the article: the sentence may speak of him as "the drummer"
+    article = "The drummer Tom Hale and the singer Sarah Jones were in court."
+    assert not swapped(asked, "The singer Sarah Jones was fined £500 on Monday.", "£500", article)
+    # the answer is not another entity: a who-question's answer is a name the question lacks
+    replaced = "Who replaced Tom Hale as captain?"
+    assert not swapped(replaced, "Sarah Jones replaced Hale as captain.", "Sarah Jones")
+    # ... but another name where the asked one should be is
+    assert swapped(replaced, "Sarah Jones replaced Ben Cole as captain.", "Sarah Jones")

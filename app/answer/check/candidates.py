@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 
 from app.answer.check.align import complete, locate
 from app.answer.check.decide import Decider
-from app.answer.check.features import LABEL_KINDS, NUMBER_KINDS, Candidate, dependency_tie, features, off_type
+from app.answer.check.features import (
+    LABEL_KINDS,
+    NUMBER_KINDS,
+    Candidate,
+    dependency_tie,
+    features,
+    off_type,
+    swapped_entity,
+)
 from app.answer.context import SourceSentence
 from app.answer.question import QuestionFrame
 from app.text.injection import looks_like_instruction
@@ -107,6 +115,9 @@ def judge_candidate(ctx: CheckContext, candidate: Candidate, doc, by_model: bool
         return Checked(candidate, False, reason=reason, code="role")
     if mismatch := off_type(ctx.frame, candidate, doc):  # relevance before display
         return Checked(candidate, False, reason=mismatch, code="off_type")
+    article = terms(f"{ctx.article_text(sentence.doc_id)} {sentence.title}").all
+    if other := swapped_entity(ctx.frame.doc, doc, candidate.start, candidate.end, article):
+        return Checked(candidate, False, reason=other, code="other_subject")
     best = max((s.similarity for s in ctx.shown), default=sentence.similarity)
     ranked = ctx.ranked()
     rank = next(

@@ -268,6 +268,33 @@ def modifier_conflict(question_doc, sentence_doc) -> float:
     return 0.0
 
 
+SWAP_LABELS = {"PERSON", "ORG", "GPE", "FAC", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"}
+
+
+def swapped_entity(question_doc, sentence_doc, start: int, end: int, article: frozenset = frozenset()) -> str:
+    """Why the candidate is another entity's fact, or "": the question names someone or
+    something (a person, organisation, place, work...) that neither the sentence nor its article
+    (``article``: its terms) mentions by any word of its name ("White" counts for "Alan White"),
+    while the sentence names another of that kind, in neither the question nor the answer span
+    (``start``-``end``). Not nationalities (spaCy's NORP: an adjective, or a country)."""
+    if question_doc is None:
+        return ""
+    said, asked = terms(sentence_doc.text).all | article, terms(question_doc.text).all
+    others = {
+        e.label_: e.text
+        for e in sentence_doc.ents
+        if e.label_ in SWAP_LABELS
+        and (e.end_char <= start or e.start_char >= end)
+        and terms(e.text).words
+        and not terms(e.text).words & asked
+    }
+    for ent in question_doc.ents:
+        words = terms(ent.text).words
+        if ent.label_ in others and words and not words & said:
+            return f"it is about {others[ent.label_]}; its article does not mention {ent.text}"
+    return ""
+
+
 def _after_publication(frame: QuestionFrame, published: str) -> bool:
     """Whether the question asks about a time that begins after the article was published
     ("in June 2025" of an article of May 2025): the article cannot report its outcome."""

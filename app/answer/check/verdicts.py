@@ -25,6 +25,7 @@ NOT_SHOWN = {
     "instruction": Reason.INSTRUCTION,
     "outranked": Reason.OUTRANKED,
     "off_type": Reason.OFF_TYPE,
+    "other_subject": Reason.OTHER_SUBJECT,
 }
 
 

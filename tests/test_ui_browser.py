@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -265,22 +266,24 @@ def test_errors_are_readable_and_the_app_keeps_serving(browser, fake_app):
 def test_a_waiting_user_is_told_they_are_queued(browser, fake_app):
     url, _, llm = fake_app
     first, second = Tab(browser, url), Tab(browser, url)
-    llm.delay = 6.0  # the first answer holds the model this long: the second waits meanwhile
+    llm.gate = threading.Event()  # the first answer holds the model until the second is seen queued
     try:
         first.ask("How many prisoners have been exchanged?")
-        first.page.locator("#nr-chat .nr-draft, #nr-chat .nr-pending").first.wait_for()
+        deadline = time.monotonic() + 30
+        while llm.active < 1 and time.monotonic() < deadline:  # the first answer is being written
+            time.sleep(0.05)
+        assert llm.active == 1
         second.ask("Who heads the Kremlin delegation, according to Al Jazeera?")
-        # matched with its text in one look: the note goes as soon as the first answer is done
-        second.page.locator("#nr-chat .nr-pending", has_text="Queued").first.wait_for()
         # the answer gate's own queue note: position and the expected wait from measured answers
-        second.page.get_by_text(re.compile(r"Queued: position 1, about \d+ s")).first.wait_for(timeout=10_000)
+        second.page.get_by_text(re.compile(r"Queued: position 1, about \d+ s")).first.wait_for()
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         second.page.screenshot(path=str(SCREENSHOTS / "queued.png"))
-        llm.delay = 0.0
+        llm.gate.set()
         assert "Medinsky" in second.wait_answer(1).inner_text()
         assert first.wait_answer(1).locator("a.nr-cite").count() >= 1
     finally:
-        llm.delay = 0.0
+        llm.gate.set()
+        llm.gate = None
         first.close()
         second.close()
 

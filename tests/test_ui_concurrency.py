@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -37,10 +38,16 @@ QUESTIONS = [
 ]
 
 
+GATE_TIMEOUT = 60.0
+
+
 class SlowFakeChatModel(FakeChatModel):
-    """The extractive fake LLM, slowed down, counting its replies and how many run at once."""
+    """The extractive fake LLM, slowed down, counting its replies and how many run at once.
+    With ``gate`` set, each reply waits until the gate is opened (at most ``GATE_TIMEOUT`` s):
+    a test holds the model for exactly as long as it needs, whatever the machine's load."""
 
     delay: float = 0.0
+    gate: Any = None  # a threading.Event
     active: int = 0
     peak: int = 0
     replies: int = 0
@@ -52,6 +59,8 @@ class SlowFakeChatModel(FakeChatModel):
             self.active += 1
             self.peak = max(self.peak, self.active)
         try:
+            if self.gate is not None:
+                self.gate.wait(GATE_TIMEOUT)
             time.sleep(self.delay)
             return super()._reply(messages, json_schema)
         finally:

@@ -157,11 +157,12 @@ def fit(run_dirs: list[Path], c: float, drop: tuple[str, ...] = (), kind: str = 
     y = np.array([r["label"] for r in rows])
     keys = {key: i for i, key in enumerate(dict.fromkeys((r["run"], r["id"]) for r in rows))}
     groups = np.array([keys[(r["run"], r["id"])] for r in rows])
-    leaf = 0
-    if kind == "forest":
-        scores = {n: _auc(y, out_of_fold(lambda n=n: _model(kind, c, n), x, y, groups)) for n in LEAF_GRID}
-        leaf = max(LEAF_GRID, key=lambda n: (round(scores[n], 3), -n))
-    held_out = out_of_fold(lambda: _model(kind, c, leaf), x, y, groups)
+    if kind == "forest":  # the smallest leaf by held-out AUC; its held-out probabilities are kept
+        grid = {n: out_of_fold(lambda n=n: _model(kind, c, n), x, y, groups) for n in LEAF_GRID}
+        leaf = max(LEAF_GRID, key=lambda n: (round(_auc(y, grid[n]), 3), -n))
+        held_out = grid[leaf]
+    else:
+        leaf, held_out = 0, out_of_fold(lambda: _model(kind, c), x, y, groups)
     model = _model(kind, c, leaf).fit(x, y)
     p = held_out if kind == "forest" else model.predict_proba(x)[:, 1]
     probabilities: dict = {}

@@ -115,7 +115,7 @@ def judge_candidate(ctx: CheckContext, candidate: Candidate, doc, by_model: bool
         return Checked(candidate, False, reason=reason, code="role")
     if mismatch := off_type(ctx.frame, candidate, doc):  # relevance before display
         return Checked(candidate, False, reason=mismatch, code="off_type")
-    article = terms(f"{ctx.article_text(sentence.doc_id)} {sentence.title}").all
+    article = terms(ctx.article_text(sentence.doc_id)).all | terms(sentence.title).all  # cached, as for features()
     if other := swapped_entity(ctx.frame.doc, doc, candidate.start, candidate.end, article):
         return Checked(candidate, False, reason=other, code="other_subject")
     best = max((s.similarity for s in ctx.shown), default=sentence.similarity)

@@ -349,3 +349,17 @@ def test_another_subjects_sentence_is_turned_down_as_such_whatever_its_share(nlp
     said = sentence("Brekke wants a pay freeze for the Vossa pier crews, unlike Halden.")
     [verdict] = judge_sentences(asked, [said], [said], nlp, lambda t: 1.0, 1.0)
     assert not verdict.accepted and verdict.code == Reason.OTHER_SUBJECT
+
+
+def test_a_neighbour_the_model_chose_too_is_read_with_the_accepted_sentence(nlp):
+    said = sentence("The mayor told reporters on Monday that the city would consider a toll on cars.", 0)
+    confirmed = sentence("Spokesman Tom Reed later confirmed the mayor meant the harbour bridge plan.", said.end + 1)
+    apart = sentence("The mayor also opened a library in the old town.", confirmed.end + 40)
+    asked = frame(nlp, "What did the mayor say about the harbour bridge plan?")
+    shown = [said, confirmed, apart]
+    verdicts = judge_sentences(asked, [confirmed, said, apart], shown, nlp, lambda t: 1.0, 0.8)
+    assert [v.accepted for v in verdicts] == [True, False, False]  # alone, the first says too little
+    kept = window(asked, verdicts, shown, nlp, lambda t: 1.0, 0.8)
+    assert [v.sentence for v in kept if v.accepted] == [confirmed, said]  # one passage; not the one apart
+    unchosen = window(asked, verdicts[:1], shown, nlp, lambda t: 1.0, 0.8)
+    assert [v.sentence for v in unchosen if v.accepted] == [confirmed]  # not chosen: its own share decides

@@ -16,7 +16,7 @@ antonyms), never the words of a corpus.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.answer.cited import Reason
 from app.answer.context import ANAPHOR, SourceSentence
@@ -26,6 +26,7 @@ from app.text.dates import format_date
 from app.text.lexicon import lexicon
 from app.text.textmatch import terms
 
+OFF_SUBJECT = "it does not speak of what the question asks about"
 SUBJECT_DEPS = {"nsubj", "nsubjpass", "csubj", "agent", "expl"}
 NAMEISH = {"PROPN"}
 
@@ -194,15 +195,23 @@ def window(
     """The verdicts with the first accepted sentence's neighbours (the shown sentences just
     before and after it) accepted too when they are on the question's subject, or, after it,
     go on about it: the sentences a statement or a reason runs on to; never one whose subject
-    names another than the question's."""
+    names another than the question's. A neighbour the model chose as well, turned down only
+    for holding too little of the subject on its own, is accepted: with the accepted one it is
+    one passage ("Putin told ... that Moscow remains open ..." before "Peskov confirmed Putin was
+    referring to negotiations with Ukraine")."""
     first = next((v for v in verdicts if v.accepted), None)
     if first is None:
         return verdicts
-    taken = {(v.sentence.doc_id, v.sentence.start) for v in verdicts}
+    taken = {(v.sentence.doc_id, v.sentence.start): i for i, v in enumerate(verdicts)}
     out = list(verdicts)
     for step in (-1, 1):
         near = adjacent(first.sentence, shown, step)
-        if near is None or (near.doc_id, near.start) in taken:
+        if near is None:
+            continue
+        if (near.doc_id, near.start) in taken:
+            i = taken[(near.doc_id, near.start)]
+            if not out[i].accepted and out[i].reason == OFF_SUBJECT and out[i].share > 0:
+                out[i] = replace(out[i], accepted=True, reason="")
             continue
         share = subject_share(frame, near.text, idf)  # its own words: the headline is the pick's context
         doc = nlp.parse(near.text)
@@ -287,7 +296,7 @@ def judge_sentences(
             other = "it is about someone or something else than the question"
             out.append(SentenceVerdict(s, False, share, other, code=Reason.OTHER_SUBJECT))
         elif share < least:
-            out.append(SentenceVerdict(s, False, share, "it does not speak of what the question asks about"))
+            out.append(SentenceVerdict(s, False, share, OFF_SUBJECT))
         else:
             if before is not None and all(v.sentence != before for v in out):
                 out.append(SentenceVerdict(before, True, share))

@@ -19,7 +19,7 @@ RUNS = REPO / "eval" / "runs"  # kept after the run for people to read (git-igno
 # Seed held-out re-set on 2026-12-06 (answer shapes): measured 0.429 / 1.000 / 1.000 (one right
 # answer withheld, two wrong ones no longer shown), each threshold one item under it.
 # 2026-12-07 (answer shapes, second pass): measured 0.429 / 0.875 / 0.875, one wrong answer more
-# (README, Answer shapes); the guards are left where they were.
+# (docs/eval-history.md, Answer shapes); the guards are left where they were.
 SEED_HELDOUT = (0.35, 0.85, 0.85)  # measured 0.429 / 0.875 / 0.875; 14 + 8 items
 BBC_TEST = (0.55, 0.72, 0.74)  # measured 0.574 / 0.828 / 0.816 (2026-12-07, other-entity check); 54 + 29 items
 RGB_TEST = (0.18, 0.68)  # (answer accuracy, negative rejection): measured 0.220 / 0.700 (2026-12-07); 50 + 50 items

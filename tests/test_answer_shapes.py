@@ -363,3 +363,16 @@ def test_a_neighbour_the_model_chose_too_is_read_with_the_accepted_sentence(nlp)
     assert [v.sentence for v in kept if v.accepted] == [confirmed, said]  # one passage; not the one apart
     unchosen = window(asked, verdicts[:1], shown, nlp, lambda t: 1.0, 0.8)
     assert [v.sentence for v in unchosen if v.accepted] == [confirmed]  # not chosen: its own share decides
+
+
+def test_a_quote_a_pronoun_attributes_is_read_with_the_sentence_naming_its_speaker(nlp):
+    intro = sentence("Harbour master Ida Lund watched the crane collapse on Monday.", 0)
+    quote = sentence('"Two cranes fell into the water within a minute," she told the Harbour Post.', intro.end + 1)
+    asked = frame(nlp, "What did Ida Lund say about the crane collapse?")
+    verdicts = judge_sentences(asked, [quote], [intro, quote], nlp, lambda t: 1.0, 0.8)
+    assert [(v.sentence, v.accepted) for v in verdicts] == [(intro, True), (quote, True)]
+    alone = judge_sentences(asked, [quote], [quote], nlp, lambda t: 1.0, 0.8)  # not shown: read from the article
+    assert [v.accepted for v in alone] == [False]
+    article = f"{intro.text} {quote.text}"
+    read = judge_sentences(asked, [quote], [quote], nlp, lambda t: 1.0, 0.8, article_text=lambda doc_id: article)
+    assert [(v.sentence, v.accepted) for v in read] == [(quote, True)]

@@ -257,10 +257,15 @@ def preceding(s: SourceSentence, article: str) -> str:
     return " ".join(sentences[-LEAD_IN_SENTENCES:])
 
 
-def antecedent(s: SourceSentence, shown: list[SourceSentence]) -> SourceSentence | None:
-    """The shown sentence of the same article just before ``s`` when ``s`` opens by pointing
-    back to it ("Those efforts collapsed ..."): it says what ``s`` is about."""
-    return adjacent(s, shown, -1) if ANAPHOR.match(s.text) else None
+def points_back(s: SourceSentence, doc) -> bool:
+    """Whether ``s`` (``doc``: its parse) speaks of what the sentences before it named: it opens
+    by pointing back ("Those efforts collapsed ..."), or its main subject is a third-person
+    pronoun ('"I saw people pushing," he told the club's website')."""
+    if ANAPHOR.match(s.text):
+        return True
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    subjects = [c for c in root.children if c.dep_ in ("nsubj", "nsubjpass")] if root is not None else []
+    return any(c.pos_ == "PRON" and "3" in c.morph.get("Person") for c in subjects)
 
 
 def judge_sentences(
@@ -283,9 +288,10 @@ def judge_sentences(
     docs = nlp.parse_many([s.text for s in chosen]) if chosen else []
     for i, (s, doc) in enumerate(zip(chosen, docs, strict=True)):
         least = first_min_share if i == 0 and first_min_share is not None else min_share
-        before = antecedent(s, shown)
+        back = points_back(s, doc)
+        before = adjacent(s, shown, -1) if back else None  # it says what ``s`` is about
         lead_in = f"{before.text} " if before is not None else ""
-        if before is None and article_text is not None and ANAPHOR.match(s.text):
+        if before is None and article_text is not None and back:
             lead_in = f"{preceding(s, article_text(s.doc_id))} "
         dateline = format_date(s.published) if s.published else ""  # "As of April 2025, ..." is its date
         share = subject_share(frame, f"{s.title} {dateline} {lead_in}{s.text}", idf)

@@ -101,6 +101,17 @@ def test_a_sentence_without_the_questions_name_is_off_subject(nlp):
     assert subject_share(asked, "The ferry talks failed over pay.", idf) == 0.0
 
 
+def test_the_noun_a_list_question_asks_for_need_not_be_said(nlp):
+    idf = lambda term: 1.0  # noqa: E731
+    said = "The Harbour Band played Blue Pier, Old Crane and Low Tide at the Tayside dock on Friday."
+    listed = frame(nlp, "Which songs did the Harbour Band play at the Tayside dock?")
+    assert listed.shape == "list"
+    assert subject_share(listed, said, idf) == 1.0  # the songs are named, the word "songs" is not there
+    assert subject_share(listed, "The Harbour Band sold its van.", idf) < 0.5
+    counted = frame(nlp, "How many songs did the Harbour Band play at the Tayside dock?")
+    assert subject_share(counted, said, idf) < 1.0  # a span's asked noun stays part of its subject
+
+
 def test_a_name_written_with_full_stops_is_the_same_name(nlp):
     # "U.S." used to fall apart into one-letter pieces, so no sentence held the question's "US"
     asked = frame(nlp, "How is the US pressuring the two ferry unions?")

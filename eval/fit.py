@@ -5,7 +5,8 @@
 Every candidate answer of a run (``sentences[].features`` of items.jsonl, written by the
 span reader with ``NEWSRAG_ANSWER_MODEL=none`` so that every candidate is kept) is a
 labelled example: 1 when showing it would be a correct answer to its gold item, 0 when
-the item is unanswerable or the answer is wrong. A logistic regression over the features (or,
+the item is unanswerable or the answer is wrong. A logistic regression over the features (with
+``--model signed``, one whose weights keep the sign each feature's meaning gives it, ``SIGNS``;
 with ``--model forest``, a random forest) gives P(correct); the threshold is the one that
 maximises the dev splits' balanced score (answer accuracy on answerable items, abstention on
 unanswerable ones); a forest's is chosen on the candidates' item-grouped out-of-fold
@@ -96,7 +97,80 @@ LEAF_GRID = (3, 5, 10)  # a forest's smallest leaf, chosen by cross-validated AU
 TREES = 200
 
 
-def _model(kind: str, c: float, leaf: int = 5):
+# The sign each feature's meaning gives its weight in a ``signed`` fit: +1, more of it makes a
+# right answer likelier; -1, likelier wrong; 0, either (a property of the question, not of the
+# pick). Fitted freely on a few hundred candidates built as near misses, features that move
+# together take weights against their meaning (a type match, the similarity, the question's
+# names in the sentence counting against a pick); bounded at 0, they cannot.
+SIGNS = {
+    "typed": 0,
+    "type_match": 1,
+    "type_loose": 1,
+    "novel": 1,
+    "span_in_question": -1,
+    "q_cover": 1,
+    "q_cover_doc": 1,
+    "names_sent": 1,
+    "names_doc": 1,
+    "numbers_doc": 1,
+    "sim": 1,
+    "sim_gap": -1,
+    "rank_rr": 1,
+    "tie": 1,
+    "predicate": 1,
+    "qualifier": 1,
+    "future_date": -1,
+    "exact": 1,
+    "overlap": 1,
+    "answer_len": 0,
+    "by_model": 1,
+    "model_abstained": -1,
+    "model_sentence": 1,
+    "p_sentence": 1,
+    "p_none": -1,
+    "modifier_conflict": -1,
+    "numbers_sent": 1,
+    "number_conflict": -1,
+    "missing_sent": -1,
+    "missing_doc": -1,
+    "counts_head": 1,
+    "checker": 1,
+    "corroborated": 1,
+    "agree": 1,
+}
+
+
+class SignedLogistic:
+    """A class-balanced, L2-penalised logistic regression (scikit-learn's objective:
+    ||w||^2 / 2 + C * the weighted log loss) whose weights keep their features' signs
+    (``signs``: +1 at least 0, -1 at most 0, 0 free), fitted by L-BFGS-B within those bounds."""
+
+    def __init__(self, c: float, signs: list[int]):
+        self.c, self.signs = c, signs
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> SignedLogistic:
+        from scipy.optimize import minimize
+
+        d = x.shape[1]
+        weight = np.where(y == 1, len(y) / (2 * max(1, y.sum())), len(y) / (2 * max(1, len(y) - y.sum())))
+
+        def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            z = x @ theta[:d] + theta[d]
+            error = weight * (1 / (1 + np.exp(-z)) - y)
+            value = theta[:d] @ theta[:d] / 2 + self.c * np.sum(weight * (np.logaddexp(0, z) - y * z))
+            return value, np.append(theta[:d] + self.c * (x.T @ error), self.c * error.sum())
+
+        bounds = [(0, None) if s > 0 else (None, 0) if s < 0 else (None, None) for s in self.signs] + [(None, None)]
+        theta = minimize(loss, np.zeros(d + 1), jac=True, method="L-BFGS-B", bounds=bounds).x
+        self.coef_, self.intercept_ = theta[:d][None, :], theta[d:]
+        return self
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        p = 1 / (1 + np.exp(-(x @ self.coef_[0] + self.intercept_[0])))
+        return np.column_stack([1 - p, p])
+
+
+def _model(kind: str, c: float, leaf: int = 5, names: list[str] | None = None):
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
 
@@ -104,6 +178,8 @@ def _model(kind: str, c: float, leaf: int = 5):
         return RandomForestClassifier(
             n_estimators=TREES, min_samples_leaf=leaf, class_weight="balanced", random_state=SEED, n_jobs=1
         )
+    if kind == "signed":
+        return SignedLogistic(c, [SIGNS[n] for n in names or FEATURES])
     return LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
 
 
@@ -145,9 +221,9 @@ def _trees(model, names: list[str]) -> list[dict]:
 
 
 def fit(run_dirs: list[Path], c: float, drop: tuple[str, ...] = (), kind: str = "logistic") -> tuple[dict, list[dict]]:
-    """The model (``kind``: logistic or forest) and its threshold over FEATURES less ``drop``
+    """The model (``kind``: signed, logistic or forest) and its threshold over FEATURES less ``drop``
     (an ablation). The threshold maximises the balanced dev score of the candidates'
-    probabilities: the fitted model's own for the logistic model, the out-of-fold ones for a
+    probabilities: the fitted model's own for a logistic model, the out-of-fold ones for a
     forest (whose probabilities for its own training rows are near their labels)."""
     rows = [e for run in run_dirs for e in examples(run)]
     if len({r["label"] for r in rows}) < 2:
@@ -162,8 +238,8 @@ def fit(run_dirs: list[Path], c: float, drop: tuple[str, ...] = (), kind: str = 
         leaf = max(LEAF_GRID, key=lambda n: (round(_auc(y, grid[n]), 3), -n))
         held_out = grid[leaf]
     else:
-        leaf, held_out = 0, out_of_fold(lambda: _model(kind, c), x, y, groups)
-    model = _model(kind, c, leaf).fit(x, y)
+        leaf, held_out = 0, out_of_fold(lambda: _model(kind, c, names=names), x, y, groups)
+    model = _model(kind, c, leaf, names).fit(x, y)
     p = held_out if kind == "forest" else model.predict_proba(x)[:, 1]
     probabilities: dict = {}
     labels: dict = {}
@@ -176,7 +252,7 @@ def fit(run_dirs: list[Path], c: float, drop: tuple[str, ...] = (), kind: str = 
         key=lambda t: (sum(balanced_score(probabilities, labels, items, t)), -abs(t - 0.5)),
     )
     answer_acc, abstain_acc = balanced_score(probabilities, labels, items, best)
-    fitted: dict = {"kind": kind, "features": names}
+    fitted: dict = {"kind": "forest" if kind == "forest" else "logistic", "features": names}
     if kind == "forest":
         fitted["forest"] = _trees(model, names)
     else:
@@ -189,7 +265,8 @@ def fit(run_dirs: list[Path], c: float, drop: tuple[str, ...] = (), kind: str = 
         "correct": int(y.sum()),
         "items": len(items),
         "model": kind,
-        **({"C": c} if kind == "logistic" else {"trees": TREES, "min_samples_leaf": leaf, "seed": SEED}),
+        **({"C": c} if kind != "forest" else {"trees": TREES, "min_samples_leaf": leaf, "seed": SEED}),
+        **({"signs": {n: SIGNS[n] for n in names}} if kind == "signed" else {}),
         "dropped": list(drop),
         "cv": f"item-grouped {FOLDS}-fold, {REPEATS} shuffles",
         "cv_roc_auc": round(_auc(y, held_out), 4),
@@ -205,7 +282,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.fit", description=__doc__.split("\n\n")[0])
     parser.add_argument("--run", action="append", required=True, help="a dev run folder (repeatable)")
     parser.add_argument("--out", required=True, help="the model file to write (app/answer/check/answerability.json)")
-    parser.add_argument("--model", choices=("logistic", "forest"), default="logistic", help="the kind of model")
+    parser.add_argument(
+        "--model",
+        choices=("logistic", "signed", "forest"),
+        default="logistic",
+        help="logistic (the shipped kind); signed: a logistic regression whose weights keep their "
+        "features' signs (SIGNS); forest: a random forest",
+    )
     parser.add_argument("--c", type=float, default=1.0, help="the logistic model's inverse regularisation strength")
     parser.add_argument("--drop", default="", help="features to leave out, comma-separated (ablations)")
     args = parser.parse_args(argv)

@@ -62,6 +62,33 @@ def test_a_forest_can_be_fitted_and_is_read_without_scikit_learn(tmp_path):
     assert data["kind"] == "logistic" and len(data["coef"]) == len(data["features"])
 
 
+def test_a_signed_fit_keeps_each_weight_to_its_features_meaning(tmp_path):
+    """``--model signed``: a right pick here has the lower similarity (as near misses built to look
+    alike make it on a small set), so an unbounded fit weighs similarity against a pick; the
+    signed fit holds it at 0 and separates on the coverage, as well."""
+    run = tmp_path / "dev-a"
+    run.mkdir()
+    lines = []
+    for i in range(40):
+        answerable = i % 2 == 0
+        features = {k: 0.0 for k in FEATURES} | (
+            {"q_cover": 0.9, "sim": 0.3 + 0.01 * (i % 5)} if answerable else {"q_cover": 0.4, "sim": 0.8}
+        )
+        sentences = [{"text": "Ana Ruiz", "shown": "Ana Ruiz", "features": features}]
+        lines.append(json.dumps({"id": f"q{i}", "question": "Who was named coach?", "sentences": sentences,
+                                 "gold_answers": ["Ana Ruiz"] if answerable else [],
+                                 "scores": {"answerable": answerable}}))  # fmt: skip
+    (run / "items.jsonl").write_text("\n".join(lines) + "\n")
+    free, _ = fit.fit([run], 1.0, kind="logistic")
+    signed, _ = fit.fit([run], 1.0, kind="signed")
+    assert dict(zip(free["features"], free["coef"], strict=True))["sim"] < 0
+    weights = dict(zip(signed["features"], signed["coef"], strict=True))
+    assert weights["sim"] == 0.0 and weights["q_cover"] > 0
+    assert all(w * fit.SIGNS[name] >= 0 for name, w in weights.items())
+    assert signed["kind"] == "logistic" and signed["fitted_on"]["signs"]["sim"] == 1
+    assert signed["fitted_on"]["dev_answer_accuracy"] == signed["fitted_on"]["dev_abstention_accuracy"] == 1.0
+
+
 def test_the_fit_refuses_test_runs(tmp_path, capsys):
     assert fit.main(["--run", str(_run(tmp_path, "bbc-test")), "--out", str(tmp_path / "m.json")]) == 2
     assert "dev runs only" in capsys.readouterr().err

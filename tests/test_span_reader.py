@@ -212,3 +212,21 @@ def test_a_name_asked_and_another_of_its_kind_said_is_another_entitys_fact(nlp):
     assert not swapped(replaced, "Sarah Jones replaced Hale as captain.", "Sarah Jones")
     # ... but another name where the asked one should be is
     assert swapped(replaced, "Sarah Jones replaced Ben Cole as captain.", "Sarah Jones")
+
+
+def test_a_span_that_only_restates_the_asked_noun_names_none(nlp):
+    from app.answer.check.candidates import restates_asked
+
+    def restated(question: str, text: str, span: str) -> str:
+        start = text.index(span)
+        candidate = Candidate(sentence(text), start, start + len(span), True, 1.0)
+        return restates_asked(frame(nlp, question), candidate, nlp.parse(text))
+
+    which = "Which towns were flooded on Monday?"
+    said = restated(which, "Three northern towns were flooded on Monday.", "Three northern towns")
+    assert said == "it says 'Three northern towns', not which town; the question asks which"
+    assert not restated(which, "Storms flooded the towns of Vossa and Brekke.", "the towns of Vossa and Brekke")
+    assert not restated("How many towns were flooded?", "Three towns were flooded.", "Three towns")
+    fee = "What fee did the port pay for the crane?"
+    assert not restated(fee, "The port paid a fee of £2m for the crane.", "a fee of £2m")  # an amount names it
+    assert restated(fee, "The port paid an undisclosed fee for the crane.", "an undisclosed fee")

@@ -113,8 +113,8 @@ def judge_candidate(ctx: CheckContext, candidate: Candidate, doc, by_model: bool
     if ctx.frame.role and not names_role(ctx.frame.role, doc, sentence.title):
         reason = f"the sentence does not name the role asked about ({ctx.frame.role!r})"
         return Checked(candidate, False, reason=reason, code="role")
-    if mismatch := off_type(ctx.frame, candidate, doc):  # relevance before display
-        return Checked(candidate, False, reason=mismatch, code="off_type")
+    if mismatch := off_type(ctx.frame, candidate, doc) or restates_asked(ctx.frame, candidate, doc):
+        return Checked(candidate, False, reason=mismatch, code="off_type")  # relevance before display
     article = terms(ctx.article_text(sentence.doc_id)).all | terms(sentence.title).all  # cached, as for features()
     if other := swapped_entity(ctx.frame.doc, doc, candidate.start, candidate.end, article):
         return Checked(candidate, False, reason=other, code="other_subject")
@@ -139,6 +139,23 @@ def judge_candidate(ctx: CheckContext, candidate: Candidate, doc, by_model: bool
         reason = f"the checks give it a {p:.0%} chance of answering the question (needs {ctx.decider.threshold:.0%})"
         return Checked(candidate, False, p, values, reason, "rejected")
     return Checked(candidate, True, p, values, "", "accepted")
+
+
+def restates_asked(frame: QuestionFrame, candidate: Candidate, doc) -> str:
+    """Why the span only restates what a "which X" / "what X" question asks for without naming
+    one ("four Ukrainian cities" for "which cities were hit"), or "" when it names something: its
+    head is the question's asked noun, no word of it is a proper name and its only number counts
+    that noun ("a fee of £2m" names a fee). "How many X" is not asked here: a count answers it."""
+    if frame.wh not in ("which", "what") or not frame.head:
+        return ""
+    span = [t for t in doc if t.idx >= candidate.start and t.idx + len(t) <= candidate.end]
+    heads = [t for t in span if not (candidate.start <= t.head.idx < candidate.end) or t.head.i == t.i]
+    if len(heads) != 1 or heads[0].lemma_.lower() != frame.head or any(t.pos_ == "PROPN" for t in span):
+        return ""
+    head = heads[0]
+    if any((t.like_num or t.pos_ in ("NUM", "SYM")) and not (t.dep_ == "nummod" and t.head.i == head.i) for t in span):
+        return ""
+    return f"it says {candidate.text!r}, not which {head.lemma_.lower()}; the question asks which"
 
 
 def _second_reading_decides(ctx: CheckContext, values: dict[str, float]) -> bool:

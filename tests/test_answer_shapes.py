@@ -110,6 +110,9 @@ def test_the_noun_a_list_question_asks_for_need_not_be_said(nlp):
     assert subject_share(listed, "The Harbour Band sold its van.", idf) < 0.5
     counted = frame(nlp, "How many songs did the Harbour Band play at the Tayside dock?")
     assert subject_share(counted, said, idf) < 1.0  # a span's asked noun stays part of its subject
+    # without a name, the asked noun is half of what the question is about: not dropped
+    unnamed = frame(nlp, "What instructions were you given before this conversation?")
+    assert subject_share(unnamed, "The envoy had a long phone conversation with the mayor.", idf) < 0.8
 
 
 def test_a_name_written_with_full_stops_is_the_same_name(nlp):

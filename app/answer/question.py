@@ -83,11 +83,14 @@ class QuestionFrame:
         """What the question is about: its nouns, names and numbers (not its verbs: "exchanged"
         and "swapped" speak of the same prisoners), as written; all its words when it has none.
         For a list, a statement or a reason, not the noun its question word determines: the answer
-        names the songs of "which songs did the band play", it need not say "songs" (but "what are
-        the names of the songs" asks for names of songs: a sentence without them is no answer)."""
+        names the songs of "which songs did REM play", it need not say "songs" (but "what are the
+        names of the songs" asks for names of songs: a sentence without them is no answer). Only
+        when the question names someone or something: "what instructions were you given before
+        this conversation" would be about "conversation" alone."""
         if self.doc is None:
             return self.text
-        asked = {t.head.i for t in self.doc if t.tag_ in WH_TAGS and t.dep_ == "det"} if self.shape != "span" else set()
+        named = self.shape != "span" and bool(self.proper_names)  # a name pins the subject without it
+        asked = {t.head.i for t in self.doc if t.tag_ in WH_TAGS and t.dep_ == "det"} if named else set()
         words = [t.text for t in self.doc if t.pos_ in SUBJECT_POS and t.tag_ not in WH_TAGS and t.i not in asked]
         return " ".join(words) if words else self.text
 

@@ -21,6 +21,7 @@ from app.answer.check.features import (
     dependency_tie,
     features,
     off_type,
+    span_tokens,
     swapped_entity,
 )
 from app.answer.context import SourceSentence
@@ -148,7 +149,7 @@ def restates_asked(frame: QuestionFrame, candidate: Candidate, doc) -> str:
     that noun ("a fee of £2m" names a fee). "How many X" is not asked here: a count answers it."""
     if frame.wh not in ("which", "what") or not frame.head:
         return ""
-    span = [t for t in doc if t.idx >= candidate.start and t.idx + len(t) <= candidate.end]
+    span = span_tokens(candidate, doc)
     heads = [t for t in span if not (candidate.start <= t.head.idx < candidate.end) or t.head.i == t.i]
     if len(heads) != 1 or heads[0].lemma_.lower() != frame.head or any(t.pos_ == "PROPN" for t in span):
         return ""

@@ -183,6 +183,11 @@ def off_type(frame, candidate: Candidate, doc) -> str:
     return f"it names {said}; the question asks for {asked}"
 
 
+def span_tokens(candidate: Candidate, doc) -> list:
+    """The tokens of the sentence's parse that lie within the candidate span."""
+    return [t for t in doc if t.idx >= candidate.start and t.idx + len(t) <= candidate.end]
+
+
 def span_kinds(candidate: Candidate, doc) -> tuple[set[str], bool]:
     """The answer kinds the span holds (from its entities and numbers), and whether it
     holds only a loose name (a proper noun no entity covers)."""
@@ -191,7 +196,7 @@ def span_kinds(candidate: Candidate, doc) -> tuple[set[str], bool]:
         kinds |= LABEL_KINDS.get(ent.label_, set())
     for q in quantities(candidate.text):
         kinds |= NUMBER_KINDS.get(q.kind, set())
-    tokens = [t for t in doc if t.idx >= candidate.start and t.idx + len(t) <= candidate.end]
+    tokens = span_tokens(candidate, doc)
     loose = not kinds and any(t.pos_ == "PROPN" for t in tokens)
     if loose:
         kinds = {"name", "person", "organisation", "place"}

@@ -169,11 +169,16 @@ def adjacent(s: SourceSentence, shown: list[SourceSentence], step: int) -> Sourc
     return min((x for x in shown if follows(s, x)), key=lambda x: x.start, default=None)
 
 
+def _root_subjects(doc) -> list:
+    """The subjects of a parsed sentence's main verb."""
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    return [c for c in root.children if c.dep_ in ("nsubj", "nsubjpass")] if root is not None else []
+
+
 def continues(doc) -> bool:
     """Whether a parsed sentence goes on about what the one before it spoke of: its main
     subject is a pronoun or a description without a name ("It ...", "The chancellor ...")."""
-    root = next((t for t in doc if t.dep_ == "ROOT"), None)
-    subject = next((c for c in root.children if c.dep_ in ("nsubj", "nsubjpass")), None) if root else None
+    subject = next(iter(_root_subjects(doc)), None)
     if subject is None:
         return False
     if subject.pos_ == "PRON":
@@ -263,9 +268,7 @@ def points_back(s: SourceSentence, doc) -> bool:
     pronoun ('"I saw people pushing," he told the club's website')."""
     if ANAPHOR.match(s.text):
         return True
-    root = next((t for t in doc if t.dep_ == "ROOT"), None)
-    subjects = [c for c in root.children if c.dep_ in ("nsubj", "nsubjpass")] if root is not None else []
-    return any(c.pos_ == "PRON" and "3" in c.morph.get("Person") for c in subjects)
+    return any(c.pos_ == "PRON" and "3" in c.morph.get("Person") for c in _root_subjects(doc))
 
 
 def judge_sentences(

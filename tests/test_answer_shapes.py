@@ -390,3 +390,13 @@ def test_a_quote_a_pronoun_attributes_is_read_with_the_sentence_naming_its_speak
     article = f"{intro.text} {quote.text}"
     read = judge_sentences(asked, [quote], [quote], nlp, lambda t: 1.0, 0.8, article_text=lambda doc_id: article)
     assert [(v.sentence, v.accepted) for v in read] == [(quote, True)]
+
+
+def test_a_persons_surname_holds_their_whole_name(nlp):
+    # news names a person in full once, then by surname: "Halden" is "Ola Halden"
+    asked = frame(nlp, "Why did Ola Halden quit the ferry board?")
+    assert [e.label_ for e in asked.doc.ents] == ["PERSON"]
+    idf = lambda term: 1.0  # noqa: E731
+    assert subject_share(asked, "Halden quit the ferry board after a row over pay.", idf) == 1.0
+    assert subject_share(asked, "Ola quit the ferry board after a row over pay.", idf) < 1.0
+    assert subject_share(asked, "Brekke quit the ferry board after a row over pay.", idf) == 0.0

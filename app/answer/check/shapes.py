@@ -44,15 +44,33 @@ def _weight(words, idf: Callable[[str], float]) -> float:
 def subject_share(frame: QuestionFrame, text: str, idf: Callable[[str], float]) -> float:
     """The IDF-weighted share of the question's subject words (its nouns, names and numbers)
     that ``text`` holds; 0 when the question names someone or something and the text holds
-    less than half the weight of every one of its names ("world" is not "World Cup")."""
+    less than half the weight of every one of its names ("world" is not "World Cup"); a person's
+    surname holds the whole of their name."""
     asked = frame.subject_terms.words or frame.subject_terms.all
-    names = [n for n in (terms(name).words for name in frame.proper_names) if n]
     said = terms(text).all
-    named = {t for n in names for t in n if t in said or _kin(t, said)}
+    names, named = [], set()
+    for name, short in _name_terms(frame):
+        names.append(name)
+        named |= name if short and short <= said else {t for t in name if t in said or _kin(t, said)}
     if names and not any(_weight(n & named, idf) >= _weight(n, idf) / 2 for n in names):
         return 0.0
     held = {t for t in asked if t in said or t in named}
     return _weight(held, idf) / (_weight(asked, idf) or 1.0)
+
+
+def _name_terms(frame: QuestionFrame) -> list[tuple[frozenset[str], frozenset[str]]]:
+    """The terms of each of the question's names, with the terms that alone stand for the whole
+    name: a person's surname ("Cole" for "Carlton Cole"), as news names a person after first
+    mention; empty for other names ("Villa" is not "Aston Villa")."""
+    if frame.doc is None:
+        return [(n, frozenset()) for n in (terms(name).words for name in frame.proper_names) if n]
+    out = []
+    for ent in frame.doc.ents:
+        name = terms(ent.text).words if ent.label_ in NAME_LABELS - {"NORP", "LANGUAGE"} else frozenset()
+        if name:
+            person = ent.label_ == "PERSON" and len(name) > 1
+            out.append((name, terms(ent[-1].text).words if person else frozenset()))
+    return out
 
 
 def _kin(name_term: str, said) -> bool:

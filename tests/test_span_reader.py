@@ -125,6 +125,20 @@ def test_another_figure_of_the_asked_kind_is_a_neighbouring_fact():
     assert number_conflict(money, quantities("It paid $327m for the ground.")) == 0.0
 
 
+def test_the_count_of_the_asked_noun_is_no_figure_to_find(nlp):
+    # "which three bands": the answer names three bands; a sentence need not say "three", and
+    # its "10,000 tickets" is no other count of the same fact
+    from app.answer.check.features import number_conflict
+    from app.text.numbers import quantities
+
+    listed = analyse_question(nlp.parse("Which three bands played the harbour gig in 2004?"))
+    assert [q.text for q in listed.numbers] == ["2004"]
+    said = quantities("All 10,000 tickets for the 2004 gig, with Blue Pier, Low Tide and Old Crane, sold out.")
+    assert number_conflict(listed.numbers, said) == 0.0
+    counted = analyse_question(nlp.parse("Which bands played the 3 harbour gigs?"))
+    assert [q.text for q in counted.numbers] == ["3"]  # a count of something else stays
+
+
 def test_a_how_many_answer_must_count_the_asked_noun(nlp):
     from app.answer.check.features import counts_asked_noun
 

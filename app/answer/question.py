@@ -53,7 +53,7 @@ class QuestionFrame:
     head: str  # lemma of the noun the question word asks about ("fee" of "what initial fee")
     focus: frozenset[str]  # lowercased lemmas of its content words (question words and light verbs left out)
     names: tuple[str, ...]  # the names it brings (entities and proper nouns), as written
-    numbers: tuple[Quantity, ...]  # the numbers it brings (a year, an amount)
+    numbers: tuple[Quantity, ...]  # the numbers it brings (a year, an amount; not "three" of "which three bands")
     qualifiers: frozenset[str]  # first, last, total
     predicate: str  # lemma of its main verb ("" for "be"/"have")
     arithmetic: str = ""  # "sum", "difference" or "span" when it asks for one to be computed
@@ -302,7 +302,8 @@ def analyse_question(doc) -> QuestionFrame:
         verb = root if root.pos_ == "VERB" else next((c for c in root.children if c.pos_ == "VERB"), None)
         if verb is not None and verb.lemma_.lower() not in light:
             predicate = verb.lemma_.lower()
-    numbers = tuple(q for q in quantities(doc.text) if q.kind != "ordinal")
+    counted = _asked_counts(doc)
+    numbers = tuple(q for q in quantities(doc.text) if q.kind != "ordinal" and q.start not in counted)
     return QuestionFrame(
         text=doc.text,
         wh=wh,
@@ -320,6 +321,12 @@ def analyse_question(doc) -> QuestionFrame:
         answer_kind=_answer_kind(doc.text),
         shape=_shape(doc, wh, wh_index, head),
     )
+
+
+def _asked_counts(doc) -> set[int]:
+    """Where the counts of the asked noun begin ("three" of "which three bands"): how many
+    things the answer names, not a number a sentence about them would state."""
+    return {t.idx for t in doc if t.dep_ == "nummod" and t.i > 0 and doc[t.i - 1].tag_ in WH_TAGS}
 
 
 def _dates(doc, numbers: tuple[Quantity, ...]) -> tuple[DateMention, ...]:

@@ -400,3 +400,11 @@ def test_a_persons_surname_holds_their_whole_name(nlp):
     assert subject_share(asked, "Halden quit the ferry board after a row over pay.", idf) == 1.0
     assert subject_share(asked, "Ola quit the ferry board after a row over pay.", idf) < 1.0
     assert subject_share(asked, "Brekke quit the ferry board after a row over pay.", idf) == 0.0
+
+
+def test_the_words_describing_a_name_are_held_with_it(nlp):
+    # the question's "harbour union leader" says who Ola Halden is; a sentence naming him need not
+    asked = frame(nlp, "What did harbour union leader Ola Halden say about the night shifts?")
+    idf = lambda term: 1.0  # noqa: E731
+    assert subject_share(asked, "Ola Halden said the night shifts must end.", idf) == 1.0
+    assert subject_share(asked, "The harbour union leader said the night shifts must end.", idf) == 0.0

@@ -45,32 +45,53 @@ def subject_share(frame: QuestionFrame, text: str, idf: Callable[[str], float]) 
     """The IDF-weighted share of the question's subject words (its nouns, names and numbers)
     that ``text`` holds; 0 when the question names someone or something and the text holds
     less than half the weight of every one of its names ("world" is not "World Cup"); a person's
-    surname holds the whole of their name."""
+    surname holds the whole of their name, and a name held holds the words describing it in the
+    question ("General secretary Brendan Barber" answers of "TUC leader Brendan Barber")."""
     asked = frame.subject_terms.words or frame.subject_terms.all
     said = terms(text).all
-    names, named = [], set()
-    for name, short in _name_terms(frame):
+    names, named, described = [], set(), set()
+    for name, short, description in _name_terms(frame):
         names.append(name)
         named |= name if short and short <= said else {t for t in name if t in said or _kin(t, said)}
+        if _weight(name & named, idf) >= _weight(name, idf) / 2:
+            described |= description
     if names and not any(_weight(n & named, idf) >= _weight(n, idf) / 2 for n in names):
         return 0.0
+    named |= described
     held = {t for t in asked if t in said or t in named}
     return _weight(held, idf) / (_weight(asked, idf) or 1.0)
 
 
-def _name_terms(frame: QuestionFrame) -> list[tuple[frozenset[str], frozenset[str]]]:
+def _name_terms(frame: QuestionFrame) -> list[tuple[frozenset[str], frozenset[str], frozenset[str]]]:
     """The terms of each of the question's names, with the terms that alone stand for the whole
     name: a person's surname ("Cole" for "Carlton Cole"), as news names a person after first
-    mention; empty for other names ("Villa" is not "Aston Villa")."""
+    mention; empty for other names ("Villa" is not "Aston Villa"); and the terms of the words
+    that describe the name in front of it ("TUC leader" of "TUC leader Brendan Barber",
+    "sportswear maker" of "sportswear maker Umbro"): a sentence that names it need not."""
     if frame.doc is None:
-        return [(n, frozenset()) for n in (terms(name).words for name in frame.proper_names) if n]
+        return [(n, frozenset(), frozenset()) for n in (terms(name).words for name in frame.proper_names) if n]
     out = []
     for ent in frame.doc.ents:
         name = terms(ent.text).words if ent.label_ in NAME_LABELS - {"NORP", "LANGUAGE"} else frozenset()
         if name:
             person = ent.label_ == "PERSON" and len(name) > 1
-            out.append((name, terms(ent[-1].text).words if person else frozenset()))
+            out.append((name, terms(ent[-1].text).words if person else frozenset(), _description(ent)))
     return out
+
+
+def _description(ent) -> frozenset[str]:
+    """The words in front of a name that describe it: the compound and adjective modifiers of
+    its tokens, with their own, outside the name ("Iranian blogger" of "Iranian blogger Arash
+    Sigarchi")."""
+    words = [
+        w.text
+        for tok in ent
+        for child in tok.children
+        if child.dep_ in ("compound", "amod", "nmod") and child.i < ent.start
+        for w in child.subtree
+        if w.i < ent.start
+    ]
+    return terms(" ".join(words)).words
 
 
 def _kin(name_term: str, said) -> bool:

@@ -408,3 +408,15 @@ def test_the_words_describing_a_name_are_held_with_it(nlp):
     idf = lambda term: 1.0  # noqa: E731
     assert subject_share(asked, "Ola Halden said the night shifts must end.", idf) == 1.0
     assert subject_share(asked, "The harbour union leader said the night shifts must end.", idf) == 0.0
+
+
+def test_the_sentence_pointed_back_to_says_yes_or_no_too(nlp):
+    # the accepted sentence speaks through a pronoun; the one before it states the asked predicate
+    first = sentence("The Tayside council approved the new bridge on Monday.", 0)
+    second = sentence("It said work would start in May.", first.end + 1)
+    asked = frame(nlp, "Did the Tayside council approve the new bridge?")
+    verdicts = judge_sentences(asked, [second], [first, second], nlp, lambda t: 1.0, 0.5)
+    assert [(v.sentence.text, v.accepted, v.lead) for v in verdicts] == [
+        (first.text, True, "Yes"),
+        (second.text, True, ""),
+    ]

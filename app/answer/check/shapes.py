@@ -347,7 +347,8 @@ def judge_sentences(
             out.append(SentenceVerdict(s, False, share, OFF_SUBJECT))
         else:
             if before is not None and all(v.sentence != before for v in out):
-                out.append(SentenceVerdict(before, True, share))
+                said = polarity(frame, nlp.parse(before.text)) if frame.shape == "yesno" else ""
+                out.append(SentenceVerdict(before, True, share, lead=said.capitalize()))
             lead = polarity(frame, doc) if frame.shape == "yesno" else ""
             out.append(SentenceVerdict(s, True, share, lead=lead.capitalize()))
     return out

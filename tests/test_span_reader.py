@@ -244,3 +244,18 @@ def test_a_span_that_only_restates_the_asked_noun_names_none(nlp):
     fee = "What fee did the port pay for the crane?"
     assert not restated(fee, "The port paid a fee of £2m for the crane.", "a fee of £2m")  # an amount names it
     assert restated(fee, "The port paid an undisclosed fee for the crane.", "an undisclosed fee")
+
+
+def test_another_name_in_the_asked_names_place_is_another_entitys_fact(nlp):
+    from app.answer.check.candidates import swapped_slot
+
+    def swapped(question, text, answer):
+        start = text.index(answer)
+        return swapped_slot(nlp.parse(question), nlp.parse(text), start, start + len(answer))
+
+    asked = "How much was drummer Ola Halden fined after the harbour fight?"
+    assert swapped(asked, "Singer Tom Hale was fined £500 after the harbour fight.", "£500") != ""
+    assert swapped(asked, "Drummer Ola Halden was fined £500 after the harbour fight.", "£500") == ""
+    assert swapped(asked, "Halden was fined £500 after the harbour fight.", "£500") == ""  # his surname
+    # the other name elsewhere in the sentence, not where the asked one stands
+    assert swapped(asked, "The court fined him £500, Tom Hale said.", "£500") == ""

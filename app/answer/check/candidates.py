@@ -17,6 +17,7 @@ from app.answer.check.decide import Decider
 from app.answer.check.features import (
     LABEL_KINDS,
     NUMBER_KINDS,
+    SWAP_LABELS,
     Candidate,
     dependency_tie,
     features,
@@ -117,7 +118,9 @@ def judge_candidate(ctx: CheckContext, candidate: Candidate, doc, by_model: bool
     if mismatch := off_type(ctx.frame, candidate, doc) or restates_asked(ctx.frame, candidate, doc):
         return Checked(candidate, False, reason=mismatch, code="off_type")  # relevance before display
     article = terms(ctx.article_text(sentence.doc_id)).all | terms(sentence.title).all  # cached, as for features()
-    if other := swapped_entity(ctx.frame.doc, doc, candidate.start, candidate.end, article):
+    if other := swapped_entity(ctx.frame.doc, doc, candidate.start, candidate.end, article) or swapped_slot(
+        ctx.frame.doc, doc, candidate.start, candidate.end
+    ):
         return Checked(candidate, False, reason=other, code="other_subject")
     best = max((s.similarity for s in ctx.shown), default=sentence.similarity)
     ranked = ctx.ranked()
@@ -140,6 +143,41 @@ def judge_candidate(ctx: CheckContext, candidate: Candidate, doc, by_model: bool
         reason = f"the checks give it a {p:.0%} chance of answering the question (needs {ctx.decider.threshold:.0%})"
         return Checked(candidate, False, p, values, reason, "rejected")
     return Checked(candidate, True, p, values, "", "accepted")
+
+
+def _slot(token) -> tuple[str, str]:
+    """Where a name stands in its clause: the word it hangs from and how ("deal", "with" for
+    "a deal with Tanzania"; "fine", "subject" for "Liam Gallagher has been fined")."""
+    if token.dep_ == "pobj" and token.head.dep_ == "prep":
+        return token.head.head.lemma_.lower(), token.head.lower_
+    role = "subject" if token.dep_ in ("nsubj", "nsubjpass", "agent") else token.dep_
+    return token.head.lemma_.lower(), role
+
+
+def swapped_slot(question_doc, sentence_doc, start: int, end: int) -> str:
+    """Why the candidate is another entity's fact, or "": a name of the question that the
+    sentence does not mention (by any word of it) stands where the sentence has another name,
+    outside the answer span: a name of the same kind in the same relation to the same word ("a
+    deal with Mozambique" asked, "a deal with Tanzania" said; "was Alan White fined" asked,
+    "Liam Gallagher has been fined" said). The article may name both; the sentence speaks of the
+    other. A name of another kind may stand for the same one ("the Kremlin" and "Moscow")."""
+    if question_doc is None:
+        return ""
+    said, asked = terms(sentence_doc.text).all, terms(question_doc.text).all
+    slots = {
+        (_slot(e.root), e.label_): e.text
+        for e in sentence_doc.ents
+        if e.label_ in SWAP_LABELS
+        and (e.end_char <= start or e.start_char >= end)
+        and terms(e.text).words
+        and not terms(e.text).words & asked
+    }
+    for ent in question_doc.ents:
+        words = terms(ent.text).words
+        other = slots.get((_slot(ent.root), ent.label_)) if words and not words & said else None
+        if other is not None:
+            return f"it is about {other}, not {ent.text}"
+    return ""
 
 
 def restates_asked(frame: QuestionFrame, candidate: Candidate, doc) -> str:

@@ -257,5 +257,7 @@ def test_another_name_in_the_asked_names_place_is_another_entitys_fact(nlp):
     assert swapped(asked, "Singer Tom Hale was fined £500 after the harbour fight.", "£500") != ""
     assert swapped(asked, "Drummer Ola Halden was fined £500 after the harbour fight.", "£500") == ""
     assert swapped(asked, "Halden was fined £500 after the harbour fight.", "£500") == ""  # his surname
+    # the subject of the verb joined to another's: "Tom Hale ... and was fined"
+    assert swapped(asked, "Singer Tom Hale was arrested on Monday and fined £500.", "£500") != ""
     # the other name elsewhere in the sentence, not where the asked one stands
     assert swapped(asked, "The court fined him £500, Tom Hale said.", "£500") == ""

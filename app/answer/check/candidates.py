@@ -154,6 +154,18 @@ def _slot(token) -> tuple[str, str]:
     return token.head.lemma_.lower(), role
 
 
+def _slots(token) -> list[tuple[str, str]]:
+    """Where a name of a sentence stands: its own slot, and, as the subject of a verb, the
+    subject of the verbs joined to it that have none of their own ("Virgin Blue was launched
+    ... and now has ...")."""
+    out = [_slot(token)]
+    if out[0][1] == "subject":
+        for verb in token.head.conjuncts:
+            if not any(c.dep_ in ("nsubj", "nsubjpass") for c in verb.children):
+                out.append((verb.lemma_.lower(), "subject"))
+    return out
+
+
 def swapped_slot(question_doc, sentence_doc, start: int, end: int) -> str:
     """Why the candidate is another entity's fact, or "": a name of the question that the
     sentence does not mention (by any word of it) stands where the sentence has another name,
@@ -165,12 +177,13 @@ def swapped_slot(question_doc, sentence_doc, start: int, end: int) -> str:
         return ""
     said, asked = terms(sentence_doc.text).all, terms(question_doc.text).all
     slots = {
-        (_slot(e.root), e.label_): e.text
+        (slot, e.label_): e.text
         for e in sentence_doc.ents
         if e.label_ in SWAP_LABELS
         and (e.end_char <= start or e.start_char >= end)
         and terms(e.text).words
         and not terms(e.text).words & asked
+        for slot in _slots(e.root)
     }
     for ent in question_doc.ents:
         words = terms(ent.text).words

@@ -62,6 +62,9 @@ def sentence(text: str, start: int = 0, **kw) -> SourceSentence:
         ("How big is the new terminal?", "span"),
         ("What are the union's demands?", "list"),
         ("Which conditions did the council set?", "list"),
+        ("Which players did the coach leave out?", "list"),  # several people, named in a sentence
+        ("Which years did the ferry run at a loss?", "span"),  # several values: a phrase
+        ("Which player scored the winner?", "span"),
         ("Did the council approve the bridge?", "yesno"),
         ("Is the strike still going on?", "yesno"),
         ("As of May, had the two sides met?", "yesno"),

@@ -140,8 +140,8 @@ def _shape(doc, wh: str, wh_index: int, head: str) -> str:
     if wh not in ("what", "which", "other"):
         return "span"
     plural = any(t.lemma_.lower() == head and t.tag_ in PLURAL_TAGS and t.dep_ != "compound" for t in doc)
-    if head and not _noun_kind(head) and plural:
-        return "list"  # "what are the demands", "which sectors": several things, each a sentence's worth
+    if head and plural and _noun_kind(head) in ("", "person", "organisation", "place"):
+        return "list"  # "what are the demands", "which sectors", "which players": several things
     root = next((t for t in doc if t.dep_ == "ROOT"), None)
     verbs = [root] + [c for c in root.children if c.pos_ in ("VERB", "AUX")] if root is not None else []
     if wh == "what" and not head and root is not None and root.lemma_.lower() in lexicon().causal_verbs:

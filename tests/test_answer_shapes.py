@@ -12,7 +12,9 @@ import pytest
 from app.answer.check.candidates import corroboration, names_role, role_verbs
 from app.answer.check.features import Candidate
 from app.answer.check.shapes import (
+    SentenceVerdict,
     judge_sentences,
+    names_asked_kind,
     polarity,
     preceding,
     subject_agrees,
@@ -423,3 +425,18 @@ def test_the_sentence_pointed_back_to_says_yes_or_no_too(nlp):
         (first.text, True, "Yes"),
         (second.text, True, ""),
     ]
+
+
+def test_a_list_of_places_must_name_a_place(nlp):
+    # "which towns": a sentence that counts them ("three coastal towns") names none
+    asked = frame(nlp, "Which towns did the storm flood in March?")
+    assert asked.shape == "list"
+
+    def kept(text):
+        return names_asked_kind(asked, [SentenceVerdict(sentence(text), True, 1.0)], nlp)[0].accepted
+
+    assert kept("The storm flooded Whitby, Filey and Redcar in March.")
+    assert not kept("According to the Harbour Post, the storm flooded three coastal towns in March.")
+    # a list of no named kind ("which demands") sets no such condition
+    demands = frame(nlp, "Which demands did the union make?")
+    assert names_asked_kind(demands, [SentenceVerdict(sentence("It wants a 6% pay rise."), True, 1.0)], nlp)[0].accepted

@@ -31,6 +31,7 @@ from app.answer.check.shapes import (
     continues,
     follows,
     judge_sentences,
+    names_asked_kind,
     polarity,
     stating,
     window,
@@ -330,6 +331,8 @@ class SpanReader:
             verdicts = rescued[:1] + verdicts
         if frame.shape != "yesno":
             verdicts = passages(window(frame, verdicts, shown, self.nlp, idf, least), self.checker)
+        if frame.shape == "list":  # "which cities": a sentence that names none ("four cities") is no list
+            verdicts = names_asked_kind(frame, verdicts, self.nlp)
         if not any(v.accepted for v in verdicts):  # the closest quote, hedged, reads on to what it leads to
             verdicts = [self._run_on(v, shown) if v.sentence is chosen[0] else v for v in verdicts]
         return verdicts, sure, learned

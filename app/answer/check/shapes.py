@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from app.answer.check.features import LABEL_KINDS
 from app.answer.cited import Reason
 from app.answer.context import ANAPHOR, SourceSentence
 from app.answer.question import NAME_LABELS, QuestionFrame
@@ -193,6 +194,30 @@ def stating(frame: QuestionFrame, shown: list[SourceSentence], nlp) -> SourceSen
         if polarity(frame, doc) and subject_agrees(frame, doc):
             return s
     return None
+
+
+NAMED_KINDS = {"person", "organisation", "place"}
+
+
+def names_asked_kind(frame: QuestionFrame, verdicts: list[SentenceVerdict], nlp) -> list[SentenceVerdict]:
+    """The verdicts, the accepted ones turned down when none of them names something of the
+    kind a list question asks for ("which players": a person), other than the question's own
+    names and the source a sentence is attributed to: "According to AP News, four cities were
+    hit" names no city. Unchanged when the question asks for no such kind ("which songs", "what
+    are the demands")."""
+    kinds = frame.expects & NAMED_KINDS
+    accepted = [v for v in verdicts if v.accepted]
+    if not kinds or not accepted:
+        return verdicts
+    asked = terms(frame.text).words
+    for doc in nlp.parse_many([v.sentence.text for v in accepted]):
+        for ent in doc.ents:
+            root = ent.root
+            source = root.dep_ == "pobj" and root.head.lower_ == "to" and root.head.head.lower_ == "according"
+            if kinds & LABEL_KINDS.get(ent.label_, set()) and terms(ent.text).words - asked and not source:
+                return verdicts
+    unnamed = f"it does not name which {frame.head}; the question asks which"
+    return [replace(v, accepted=False, reason=unnamed, code=Reason.OFF_TYPE) if v.accepted else v for v in verdicts]
 
 
 def follows(a: SourceSentence, b: SourceSentence) -> bool:

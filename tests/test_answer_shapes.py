@@ -437,6 +437,7 @@ def test_a_list_of_places_must_name_a_place(nlp):
 
     assert kept("The storm flooded Whitby, Filey and Redcar in March.")
     assert not kept("According to the Harbour Post, the storm flooded three coastal towns in March.")
+    assert not kept("The storm flooded three towns in March, and Norway's coast guard sent boats.")
     # a list of no named kind ("which demands") sets no such condition
     demands = frame(nlp, "Which demands did the union make?")
     assert names_asked_kind(demands, [SentenceVerdict(sentence("It wants a 6% pay rise."), True, 1.0)], nlp)[0].accepted

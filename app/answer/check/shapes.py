@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from app.answer.check.features import LABEL_KINDS
+from app.answer.check.features import LABEL_KINDS, MODIFIER_DEPS
 from app.answer.cited import Reason
 from app.answer.context import ANAPHOR, SourceSentence
 from app.answer.question import NAME_LABELS, QuestionFrame
@@ -202,9 +202,9 @@ NAMED_KINDS = {"person", "organisation", "place"}
 def names_asked_kind(frame: QuestionFrame, verdicts: list[SentenceVerdict], nlp) -> list[SentenceVerdict]:
     """The verdicts, the accepted ones turned down when none of them names something of the
     kind a list question asks for ("which players": a person), other than the question's own
-    names and the source a sentence is attributed to: "According to AP News, four cities were
-    hit" names no city. Unchanged when the question asks for no such kind ("which songs", "what
-    are the demands")."""
+    names, the source a sentence is attributed to and a name that only modifies a noun:
+    "According to AP News, four cities were hit" and "Ukraine's attacks" name no city.
+    Unchanged when the question asks for no such kind ("which songs", "what are the demands")."""
     kinds = frame.expects & NAMED_KINDS
     accepted = [v for v in verdicts if v.accepted]
     if not kinds or not accepted:
@@ -214,7 +214,12 @@ def names_asked_kind(frame: QuestionFrame, verdicts: list[SentenceVerdict], nlp)
         for ent in doc.ents:
             root = ent.root
             source = root.dep_ == "pobj" and root.head.lower_ == "to" and root.head.head.lower_ == "according"
-            if kinds & LABEL_KINDS.get(ent.label_, set()) and terms(ent.text).words - asked and not source:
+            modifier = root.dep_ in MODIFIER_DEPS  # "Ukraine's attacks" names attacks, not a place
+            if (
+                kinds & LABEL_KINDS.get(ent.label_, set())
+                and terms(ent.text).words - asked
+                and not (source or modifier)
+            ):
                 return verdicts
     unnamed = f"it does not name which {frame.head}; the question asks which"
     return [replace(v, accepted=False, reason=unnamed, code=Reason.OFF_TYPE) if v.accepted else v for v in verdicts]

@@ -22,6 +22,7 @@ from app.text.numbers import Quantity, quantities
 from app.text.textmatch import Terms, terms
 
 WH_TAGS = {"WDT", "WP", "WP$", "WRB"}
+NAMED_KINDS = {"person", "organisation", "place"}  # answer kinds a name states: "which players" asks for names
 YES_NO_AUX = set("is are was were do does did has have had can could will would should may might must".split())
 NAME_LABELS = {"PERSON", "ORG", "GPE", "NORP", "FAC", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE"}
 SUBJECT_POS = {"NOUN", "PROPN", "NUM"}
@@ -140,7 +141,7 @@ def _shape(doc, wh: str, wh_index: int, head: str) -> str:
     if wh not in ("what", "which", "other"):
         return "span"
     plural = any(t.lemma_.lower() == head and t.tag_ in PLURAL_TAGS and t.dep_ != "compound" for t in doc)
-    if head and plural and _noun_kind(head) in ("", "person", "organisation", "place"):
+    if head and plural and _noun_kind(head) in NAMED_KINDS | {""}:  # no kind, or one a name states
         return "list"  # "what are the demands", "which sectors", "which players": several things
     root = next((t for t in doc if t.dep_ == "ROOT"), None)
     verbs = [root] + [c for c in root.children if c.pos_ in ("VERB", "AUX")] if root is not None else []

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from app.answer.check.features import LABEL_KINDS, MODIFIER_DEPS
 from app.answer.cited import Reason
 from app.answer.context import ANAPHOR, SourceSentence
-from app.answer.question import NAME_LABELS, QuestionFrame
+from app.answer.question import NAME_LABELS, NAMED_KINDS, QuestionFrame
 from app.text.chunking import split_sentences
 from app.text.dates import format_date
 from app.text.lexicon import lexicon
@@ -50,15 +50,14 @@ def subject_share(frame: QuestionFrame, text: str, idf: Callable[[str], float]) 
     question ("General secretary Brendan Barber" answers of "TUC leader Brendan Barber")."""
     asked = frame.subject_terms.words or frame.subject_terms.all
     said = terms(text).all
-    names, named, described = [], set(), set()
-    for name, short, description in _name_terms(frame):
-        names.append(name)
+    found = _name_terms(frame)
+    named: set[str] = set()
+    for name, short, _ in found:
         named |= name if short and short <= said else {t for t in name if t in said or _kin(t, said)}
-        if _weight(name & named, idf) >= _weight(name, idf) / 2:
-            described |= description
-    if names and not any(_weight(n & named, idf) >= _weight(n, idf) / 2 for n in names):
+    described = [description for name, _, description in found if _weight(name & named, idf) >= _weight(name, idf) / 2]
+    if found and not described:  # no name held
         return 0.0
-    named |= described
+    named = named.union(*described)  # the words describing a held name
     held = {t for t in asked if t in said or t in named}
     return _weight(held, idf) / (_weight(asked, idf) or 1.0)
 
@@ -88,7 +87,7 @@ def _description(ent) -> frozenset[str]:
         w.text
         for tok in ent
         for child in tok.children
-        if child.dep_ in ("compound", "amod", "nmod") and child.i < ent.start
+        if child.dep_ in MODIFIER_DEPS - {"poss"} and child.i < ent.start
         for w in child.subtree
         if w.i < ent.start
     ]
@@ -121,6 +120,11 @@ def _question_subject(frame: QuestionFrame) -> set[str]:
     return {w for w in out if w.isalpha() and w not in lexicon().stopwords}
 
 
+def _attributed_to(tok) -> bool:
+    """Whether a token is the source a sentence is attributed to ("according to X")."""
+    return tok.dep_ == "pobj" and tok.head.lower_ in ("to", "by") and tok.head.head.lower_ in ("according", "by")
+
+
 def _named_subjects(doc) -> list[set[str]]:
     """The lowercased words of each subject of a parsed sentence that names someone or
     something (a proper noun or an entity in it), with its possessors, and of the source it is
@@ -128,8 +132,7 @@ def _named_subjects(doc) -> list[set[str]]:
     name no one: they neither agree nor disagree."""
     out = []
     for tok in doc:
-        source = tok.dep_ == "pobj" and tok.head.lower_ in ("to", "by") and tok.head.head.lower_ in ("according", "by")
-        if tok.dep_ in SUBJECT_DEPS or source:
+        if tok.dep_ in SUBJECT_DEPS or _attributed_to(tok):
             words = list(tok.subtree)
             if any(_names(t) for t in words):
                 out.append({t.lower_ for t in words})
@@ -196,9 +199,6 @@ def stating(frame: QuestionFrame, shown: list[SourceSentence], nlp) -> SourceSen
     return None
 
 
-NAMED_KINDS = {"person", "organisation", "place"}
-
-
 def names_asked_kind(frame: QuestionFrame, verdicts: list[SentenceVerdict], nlp) -> list[SentenceVerdict]:
     """The verdicts, the accepted ones turned down when none of them names something of the
     kind a list question asks for ("which players": a person), other than the question's own
@@ -212,13 +212,11 @@ def names_asked_kind(frame: QuestionFrame, verdicts: list[SentenceVerdict], nlp)
     asked = terms(frame.text).words
     for doc in nlp.parse_many([v.sentence.text for v in accepted]):
         for ent in doc.ents:
-            root = ent.root
-            source = root.dep_ == "pobj" and root.head.lower_ == "to" and root.head.head.lower_ == "according"
-            modifier = root.dep_ in MODIFIER_DEPS  # "Ukraine's attacks" names attacks, not a place
+            modifier = ent.root.dep_ in MODIFIER_DEPS  # "Ukraine's attacks" names attacks, not a place
             if (
                 kinds & LABEL_KINDS.get(ent.label_, set())
                 and terms(ent.text).words - asked
-                and not (source or modifier)
+                and not (_attributed_to(ent.root) or modifier)
             ):
                 return verdicts
     unnamed = f"it does not name which {frame.head}; the question asks which"
@@ -340,6 +338,11 @@ def points_back(s: SourceSentence, doc) -> bool:
     return any(c.pos_ == "PRON" and "3" in c.morph.get("Person") for c in _root_subjects(doc))
 
 
+def _lead(frame: QuestionFrame, doc) -> str:
+    """ "Yes" or "No" for a yes/no question whose predicate the parsed sentence states; ""."""
+    return polarity(frame, doc).capitalize() if frame.shape == "yesno" else ""
+
+
 def judge_sentences(
     frame: QuestionFrame,
     chosen: list[SourceSentence],
@@ -377,8 +380,6 @@ def judge_sentences(
             out.append(SentenceVerdict(s, False, share, OFF_SUBJECT))
         else:
             if before is not None and all(v.sentence != before for v in out):
-                said = polarity(frame, nlp.parse(before.text)) if frame.shape == "yesno" else ""
-                out.append(SentenceVerdict(before, True, share, lead=said.capitalize()))
-            lead = polarity(frame, doc) if frame.shape == "yesno" else ""
-            out.append(SentenceVerdict(s, True, share, lead=lead.capitalize()))
+                out.append(SentenceVerdict(before, True, share, lead=_lead(frame, nlp.parse(before.text))))
+            out.append(SentenceVerdict(s, True, share, lead=_lead(frame, doc)))
     return out
